@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything wsgw needs to build, test and run on a fresh Debian 12 machine.
+# Idempotent: already-installed packages are skipped, npm installs only when the lock changed.
+# Usage: deploy/setup-debian.sh            (build + test dependencies)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates openssl
+  libboost-dev libssl-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
+  libgtest-dev libgmock-dev googletest
+  rapidjson-dev libsimdjson-dev libmsgpack-cxx-dev
+  librdkafka-dev libhiredis-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  clang libclang-rt-14-dev
+  redis-server nodejs npm python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages for the interop tests (real socket.io clients) into a local folder.
+if [ -f "$here/tests/interop/package-lock.json" ]; then
+  stamp="$here/tests/interop/node_modules/.wsgw-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$here/tests/interop/package-lock.json" "$stamp"; then
+    echo "setup: npm ci in tests/interop"
+    (cd "$here/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$here/tests/interop/package-lock.json" "$stamp"
+  fi
+fi
+echo "setup: ok"

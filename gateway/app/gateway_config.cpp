@@ -1,0 +1,93 @@
+#include "gateway/app/gateway_config.h"
+
+#include <algorithm>
+
+#include "common/config/value_parsers.h"
+
+namespace wsgw::app {
+
+void declare_options(config::OptionSet& o, GatewayConfig& c) {
+  o.add("listen", "HOST:PORT of the plain HTTP/WebSocket listener (empty = none)", c.listen);
+  o.add("tls-listen", "HOST:PORT of the TLS (https/wss) listener (empty = none)", c.tls_listen);
+  o.add("tls-cert", "PEM certificate chain for --tls-listen", c.tls_cert);
+  o.add("tls-key", "PEM private key for --tls-listen", c.tls_key).secret();
+  o.add("threads", "I/O threads, each with its own event loop (0 = one per core)", c.threads);
+  o.add_duration_ms("ping-interval",
+                    "pingInterval announced to clients; the dynamic heartbeat never exceeds it",
+                    c.ping_interval_ms);
+  o.add_duration_ms("ping-timeout", "how long to wait for a pong (EIO4) or ping (EIO3)",
+                    c.ping_timeout_ms);
+  o.add_duration_ms("heartbeat-min-interval",
+                    "first and fall-back ping interval of the dynamic heartbeat (<= ping-interval)",
+                    c.heartbeat_min_interval_ms);
+  o.add_duration_ms("heartbeat-step", "how much the ping interval grows after healthy pongs",
+                    c.heartbeat_step_ms);
+  o.add("heartbeat-healthy-pongs", "healthy pongs in a row before the interval grows",
+        c.heartbeat_healthy_pongs);
+  o.add_bytes("max-payload", "largest message or polling POST body a client may send",
+              c.max_payload);
+  o.add_bytes("max-queue-bytes", "per-connection send queue limit (then: slow_consumer)",
+              c.max_queue_bytes);
+  o.add_choice("auth", "client authentication", c.auth, {"none", "jwt"});
+  o.add("jwt-secret", "HS256 secret for --auth jwt", c.jwt_secret).secret();
+  o.add("cors-origins", "allowed browser origins, comma-separated (empty = any)", c.cors_origins);
+  o.add("worker-id", "Snowflake worker id 0..1023 (unique per gateway node)", c.worker_id);
+  o.add("metrics-listen",
+        "HOST:PORT for /metrics /healthz /readyz (empty = on the client listeners)",
+        c.metrics_listen);
+  o.add_choice("log-level", "log level (changeable at run time: POST /admin/log-level?level=)",
+               c.log_level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  o.add("conformance", "behave as the official Engine.IO/Socket.IO protocol test suites expect",
+        c.conformance);
+  o.add("path", "Socket.IO endpoint path", c.path);
+  o.add("namespaces", "Socket.IO namespaces clients may connect to (* = any)", c.namespaces);
+  o.add_duration_ms("connect-timeout", "time a client has to send its Socket.IO CONNECT",
+                    c.connect_timeout_ms);
+  o.add_duration_ms("upgrade-timeout", "time a polling client has to finish a WebSocket upgrade",
+                    c.upgrade_timeout_ms);
+  o.add_duration_ms("http-timeout", "idle keep-alive / incomplete request timeout",
+                    c.http_timeout_ms);
+  o.add_duration_ms("shutdown-grace", "on SIGTERM: time to close sessions before exiting",
+                    c.shutdown_grace_ms);
+}
+
+bool validate(GatewayConfig& c, std::string& error) {
+  config::HostPort hp;
+  for (auto* addr : {&c.listen, &c.tls_listen, &c.metrics_listen}) {
+    if (!addr->empty() && !config::parse_host_port(*addr, hp, error)) return false;
+  }
+  if (c.listen.empty() && c.tls_listen.empty()) {
+    error = "nothing to listen on: give --listen and/or --tls-listen";
+    return false;
+  }
+  if (!c.tls_listen.empty() && (c.tls_cert.empty() || c.tls_key.empty())) {
+    error = "--tls-listen needs --tls-cert and --tls-key";
+    return false;
+  }
+  if (c.auth == "jwt" && c.jwt_secret.empty()) {
+    error = "--auth jwt needs --jwt-secret (or WSGW_JWT_SECRET)";
+    return false;
+  }
+  if (c.worker_id > 1023) {
+    error = "--worker-id must be 0..1023";
+    return false;
+  }
+  if (c.ping_interval_ms == 0 || c.ping_timeout_ms == 0 || c.ping_interval_ms > UINT32_MAX ||
+      c.ping_timeout_ms > UINT32_MAX) {
+    error = "--ping-interval and --ping-timeout must be positive and below 49 days";
+    return false;
+  }
+  if (c.path.empty() || c.path.front() != '/') {
+    error = "--path must start with '/'";
+    return false;
+  }
+  if (c.path.back() != '/') c.path += '/';
+  c.heartbeat_min_interval_ms = std::min(c.heartbeat_min_interval_ms, c.ping_interval_ms);
+  if (c.max_payload == 0) {
+    error = "--max-payload must be positive";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace wsgw::app

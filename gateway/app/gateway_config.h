@@ -1,0 +1,46 @@
+#pragma once
+// ws-gateway's configuration: every field is a flag, a YAML key (--config) and a WSGW_*
+// environment variable (docs/configuration.md). Defaults suit a local run.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/config/option_set.h"
+
+namespace wsgw::app {
+
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:3000";
+  std::string tls_listen;
+  std::string tls_cert;
+  std::string tls_key;
+  uint32_t threads = 0;
+  uint64_t ping_interval_ms = 25000;
+  uint64_t ping_timeout_ms = 20000;
+  uint64_t heartbeat_min_interval_ms = 10000;
+  uint64_t heartbeat_step_ms = 5000;
+  uint32_t heartbeat_healthy_pongs = 3;
+  uint64_t max_payload = 1000000;
+  uint64_t max_queue_bytes = 1 << 20;
+  std::string auth = "none";
+  std::string jwt_secret;
+  std::vector<std::string> cors_origins;
+  uint32_t worker_id = 0;
+  std::string metrics_listen;
+  std::string log_level = "info";
+  bool conformance = false;
+  std::string path = "/socket.io/";
+  std::vector<std::string> namespaces{"/"};
+  uint64_t connect_timeout_ms = 45000;
+  uint64_t upgrade_timeout_ms = 10000;
+  uint64_t http_timeout_ms = 30000;
+  uint64_t shutdown_grace_ms = 10000;
+};
+
+// Declares every option of `cfg` on `opts`.
+void declare_options(config::OptionSet& opts, GatewayConfig& cfg);
+
+// Checks combinations the option parser cannot (e.g. --auth jwt needs --jwt-secret).
+bool validate(GatewayConfig& cfg, std::string& error);
+
+}  // namespace wsgw::app

@@ -1,0 +1,104 @@
+#pragma once
+// The Socket.IO layer over one Engine.IO session: namespaces, CONNECT with authentication,
+// events, acks and binary attachments. It scans only packet type, namespace, ack id and event
+// name; argument payloads stay opaque text handed to the SocketIoApp.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/auth/jwt.h"
+#include "common/util/snowflake.h"
+#include "gateway/session/engine_session.h"
+#include "gateway/socketio/binary.h"
+#include "gateway/socketio/packet.h"
+
+namespace wsgw::session {
+
+class SocketIoSession;
+
+// One client's connection to one namespace ("socket" in Socket.IO terms).
+class NamespaceSocket {
+ public:
+  NamespaceSocket(SocketIoSession& owner, uint64_t id, std::string nsp, std::string user_id,
+                  std::vector<std::string> allowed_rooms)
+      : owner_(owner), id_(id), nsp_(std::move(nsp)), user_id_(std::move(user_id)),
+        allowed_rooms_(std::move(allowed_rooms)) {}
+
+  uint64_t id() const { return id_; }
+  std::string sid() const { return util::encode_id(id_); }
+  const std::string& nsp() const { return nsp_; }
+  const std::string& user_id() const { return user_id_; }
+  // Rooms the JWT `rooms` claim allows; empty list with auth none means "any".
+  bool may_join(std::string_view room) const;
+  SocketIoSession& owner() { return owner_; }
+
+  // Send an already-encoded Socket.IO packet (with attachments) to this client.
+  bool send_packet(std::string_view encoded, std::span<const std::string> attachments = {},
+                   bool is_volatile = false);
+  bool send(WireMessagePtr msg, bool is_volatile = false);
+
+ private:
+  SocketIoSession& owner_;
+  uint64_t id_;
+  std::string nsp_;
+  std::string user_id_;
+  std::vector<std::string> allowed_rooms_;
+};
+
+// What the gateway does with Socket.IO traffic. Conformance mode echoes; cluster mode (later)
+// produces to Kafka. Called on the session's worker thread.
+class SocketIoApp {
+ public:
+  virtual ~SocketIoApp() = default;
+  virtual bool namespace_exists(std::string_view nsp) = 0;
+  virtual void on_connect(NamespaceSocket& s, std::string_view auth_json) = 0;
+  virtual void on_event(NamespaceSocket& s, const sio::Packet& p, std::string_view event_name,
+                        std::string_view args, std::span<const std::string> attachments) = 0;
+  virtual void on_ack(NamespaceSocket& s, const sio::Packet& p,
+                      std::span<const std::string> attachments) = 0;
+  virtual void on_disconnect(NamespaceSocket& s, std::string_view reason) = 0;
+};
+
+// Shared by all Socket.IO sessions of a server (read-only after start-up).
+struct SocketIoContext {
+  SocketIoApp* app = nullptr;
+  const auth::JwtVerifier* jwt = nullptr;  // null = --auth none
+  util::Snowflake* ids = nullptr;
+  uint32_t connect_timeout_ms = 45000;
+  uint32_t max_attachments = 10;
+};
+
+class SocketIoSession final : public SessionHandler {
+ public:
+  // `handshake_token`: a JWT from the handshake request's Authorization header or `token` query.
+  SocketIoSession(SocketIoContext& ctx, std::string handshake_token);
+  ~SocketIoSession() override;
+
+  void on_open(EngineSession& s) override;
+  void on_message(EngineSession& s, eio::Packet&& p) override;
+  void on_close(EngineSession& s, Disconnect why) override;
+
+  EngineSession& engine() { return *engine_; }
+  sio::ProtocolVersion protocol() const;
+  NamespaceSocket* find(std::string_view nsp);
+  // Server-side disconnect of one namespace socket (sends DISCONNECT to the client).
+  void disconnect(NamespaceSocket& s, std::string_view reason);
+
+ private:
+  void handle_connect(sio::Packet& p);
+  void handle_packet(sio::Packet& p, std::span<const std::string> attachments);
+  bool authenticate(std::string_view auth_json, std::string& user_id,
+                    std::vector<std::string>& rooms, std::string& reason) const;
+  void fail(Disconnect why);
+
+  SocketIoContext& ctx_;
+  EngineSession* engine_ = nullptr;
+  std::string handshake_token_;
+  std::vector<std::unique_ptr<NamespaceSocket>> sockets_;
+  std::unique_ptr<sio::BinaryAssembler> assembler_;  // only while attachments are arriving
+};
+
+}  // namespace wsgw::session

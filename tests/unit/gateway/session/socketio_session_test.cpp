@@ -1,0 +1,174 @@
+#include "gateway/session/socketio_session.h"
+
+#include <gtest/gtest.h>
+
+#include "common/auth/jwt.h"
+#include "tests/unit/gateway/session/fakes.h"
+
+namespace wsgw::session {
+namespace {
+
+using testing::FakeHost;
+using testing::FakeWs;
+
+struct RecordingApp : SocketIoApp {
+  std::vector<std::string> log;
+  bool namespace_exists(std::string_view nsp) override { return nsp == "/" || nsp == "/custom"; }
+  void on_connect(NamespaceSocket& s, std::string_view auth) override {
+    log.push_back("connect " + s.nsp() + " user=" + s.user_id() + " auth=" + std::string(auth));
+  }
+  void on_event(NamespaceSocket& s, const sio::Packet& p, std::string_view name,
+                std::string_view args, std::span<const std::string> att) override {
+    log.push_back("event " + s.nsp() + " " + std::string(name) + " [" + std::string(args) + "] att=" +
+                  std::to_string(att.size()) + (p.id ? " id=" + std::to_string(*p.id) : ""));
+  }
+  void on_ack(NamespaceSocket&, const sio::Packet& p, std::span<const std::string>) override {
+    log.push_back("ack " + std::to_string(p.id.value_or(0)));
+  }
+  void on_disconnect(NamespaceSocket& s, std::string_view reason) override {
+    log.push_back("disconnect " + s.nsp() + " " + std::string(reason));
+  }
+};
+
+class SocketIoSessionTest : public ::testing::Test {
+ protected:
+  FakeHost host;
+  RecordingApp app;
+  util::Snowflake ids{7};
+  SocketIoContext ctx;
+  FakeWs ws;
+  std::unique_ptr<EngineSession> engine;
+
+  void SetUp() override {
+    ctx.app = &app;
+    ctx.ids = &ids;
+    ctx.connect_timeout_ms = 2000;
+  }
+  void open(eio::Version v, std::string handshake_token = {}) {
+    engine = std::make_unique<EngineSession>(host, 1, v, EngineSession::Kind::websocket, true);
+    engine->set_handler(std::make_unique<SocketIoSession>(ctx, std::move(handshake_token)));
+    ws.session = engine.get();
+    engine->start_websocket(ws);
+    ws.sent.clear();
+  }
+};
+
+TEST_F(SocketIoSessionTest, ConnectToMainAndCustomNamespace) {
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  ASSERT_EQ(ws.sent.size(), 1u);
+  EXPECT_EQ(ws.sent[0].rfind("40{\"sid\":\"", 0), 0u) << ws.sent[0];
+  engine->ws_text(ws, "40/custom,{\"token\":\"abc\"}");
+  ASSERT_EQ(ws.sent.size(), 2u);
+  EXPECT_EQ(ws.sent[1].rfind("40/custom,{\"sid\":\"", 0), 0u) << ws.sent[1];
+  ASSERT_EQ(app.log.size(), 2u);
+  EXPECT_EQ(app.log[1], "connect /custom user= auth={\"token\":\"abc\"}");
+}
+
+TEST_F(SocketIoSessionTest, UnknownNamespaceGetsConnectError) {
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40/random,");
+  ASSERT_EQ(ws.sent.size(), 1u);
+  EXPECT_EQ(ws.sent[0], "44/random,{\"message\":\"Invalid namespace\"}");
+  EXPECT_FALSE(engine->closed());
+}
+
+TEST_F(SocketIoSessionTest, EventsAcksAndIgnoredNamespaces) {
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  engine->ws_text(ws, "42[\"message\",1,\"2\",{\"3\":[true]}]");
+  engine->ws_text(ws, "4212[\"message-with-ack\",true]");
+  engine->ws_text(ws, "43/custom,5[]");  // not connected to /custom: ignored
+  engine->ws_text(ws, "437[\"x\"]");
+  ASSERT_EQ(app.log.size(), 4u);
+  EXPECT_EQ(app.log[1], "event / message [1,\"2\",{\"3\":[true]}] att=0");
+  EXPECT_EQ(app.log[2], "event / message-with-ack [true] att=0 id=12");
+  EXPECT_EQ(app.log[3], "ack 7");
+}
+
+TEST_F(SocketIoSessionTest, BinaryEventIsAssembledFromAttachments) {
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  engine->ws_text(ws, "452-[\"up\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]");
+  EXPECT_EQ(app.log.size(), 1u);
+  engine->ws_binary(ws, "\x01");
+  EXPECT_EQ(app.log.size(), 1u);
+  engine->ws_binary(ws, "\x02");
+  ASSERT_EQ(app.log.size(), 2u);
+  EXPECT_NE(app.log[1].find("att=2"), std::string::npos) << app.log[1];
+}
+
+TEST_F(SocketIoSessionTest, MalformedPacketsCloseTheConnection) {
+  for (const char* bad : {"4abc", "42{}", "42abc[\"message\"]", "49", "42[\"connect\"]"}) {
+    open(eio::Version::v4);
+    engine->ws_text(ws, "40");
+    engine->ws_text(ws, bad);
+    EXPECT_TRUE(engine->closed()) << bad;
+  }
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  engine->ws_binary(ws, "stray attachment");
+  EXPECT_TRUE(engine->closed());
+}
+
+TEST_F(SocketIoSessionTest, ConnectTimeoutWithoutConnectPacket) {
+  ctx.connect_timeout_ms = 800;  // shorter than the first ping + pong timeout (1500)
+  open(eio::Version::v4);
+  host.advance(790);
+  EXPECT_FALSE(engine->closed());
+  host.advance(30);
+  EXPECT_TRUE(engine->closed());
+  ASSERT_FALSE(host.closed.empty());
+  EXPECT_EQ(host.closed.back().second, Disconnect::connect_timeout);
+}
+
+TEST_F(SocketIoSessionTest, LegacyClientsAreConnectedToMainImplicitly) {
+  engine = std::make_unique<EngineSession>(host, 1, eio::Version::v3, EngineSession::Kind::websocket, true);
+  engine->set_handler(std::make_unique<SocketIoSession>(ctx, ""));
+  ws.session = engine.get();
+  engine->start_websocket(ws);
+  ASSERT_EQ(ws.sent.size(), 2u);
+  EXPECT_EQ(ws.sent[1], "40");
+  engine->ws_text(ws, "40/custom");
+  EXPECT_EQ(ws.sent.back(), "40/custom,");
+}
+
+TEST_F(SocketIoSessionTest, JwtFromAuthPayloadOrHandshake) {
+  auth::JwtVerifier verifier("s3cret");
+  ctx.jwt = &verifier;
+  const std::string good = auth::jwt_sign_hs256(R"({"sub":"u1","rooms":["doc:1"]})", "s3cret");
+  const std::string bad = auth::jwt_sign_hs256(R"({"sub":"u1"})", "other");
+
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  ASSERT_EQ(ws.sent.size(), 1u);
+  EXPECT_EQ(ws.sent[0], "44{\"message\":\"unauthorized\",\"data\":{\"reason\":\"missing token\"}}");
+
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40{\"token\":\"" + bad + "\"}");
+  EXPECT_EQ(ws.sent[0].rfind("44{\"message\":\"unauthorized\"", 0), 0u) << ws.sent[0];
+
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40{\"token\":\"" + good + "\"}");
+  EXPECT_EQ(ws.sent[0].rfind("40{\"sid\"", 0), 0u) << ws.sent[0];
+  EXPECT_NE(app.log.back().find("user=u1"), std::string::npos);
+
+  open(eio::Version::v4, good);  // from the Authorization header or ?token=
+  engine->ws_text(ws, "40");
+  EXPECT_EQ(ws.sent[0].rfind("40{\"sid\"", 0), 0u) << ws.sent[0];
+}
+
+TEST_F(SocketIoSessionTest, DisconnectOfNamespaceAndClose) {
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  engine->ws_text(ws, "40/custom,");
+  engine->ws_text(ws, "41/custom,");
+  EXPECT_EQ(app.log.back(), "disconnect /custom client namespace disconnect");
+  EXPECT_FALSE(engine->closed());
+  engine->close(Disconnect::kicked);
+  EXPECT_EQ(app.log.back(), "disconnect / kicked");
+  EXPECT_EQ(ws.sent.back(), "41") << "a kicked client is told, so it does not reconnect";
+}
+
+}  // namespace
+}  // namespace wsgw::session
