@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -18,6 +19,8 @@
 #include "gateway/net/worker.h"
 #include "gateway/session/gateway_metrics.h"
 #include "gateway/session/socketio_session.h"
+#include "gateway/socketio/json.h"
+#include "gateway/socketio/packet.h"
 #include "gateway/websocket/handshake.h"
 
 namespace wsgw::net {
@@ -330,7 +333,7 @@ void Connection::handle_request() {
   };
   if (kind_ == ListenerKind::admin || ctx.http.serve_admin) {
     if (path == "/healthz" || path == "/readyz" || path == "/metrics" ||
-        path == "/admin/log-level")
+        path == "/admin/log-level" || path == "/admin/broadcast")
       return handle_admin(path, query);
   }
   if (kind_ == ListenerKind::client) {
@@ -360,6 +363,8 @@ void Connection::handle_admin(std::string_view path, std::string_view query) {
     r.headers.clear();
     r.headers.emplace_back("Content-Type", std::string(metrics::kContentType));
     r.body = ctx.registry ? ctx.registry->render() : std::string();
+  } else if (path == "/admin/broadcast") {
+    return admin_broadcast(query);
   } else {  // /admin/log-level?level=debug (POST/PUT changes it, GET reads it)
     auto method = http_->request->method();
     if (method == http::verb::post || method == http::verb::put) {
@@ -376,6 +381,39 @@ void Connection::handle_admin(std::string_view path, std::string_view query) {
     auto sv = spdlog::level::to_string_view(spdlog::get_level());
     r.body = std::string(sv.data(), sv.size()) + "\n";
   }
+  respond(std::move(r));
+}
+
+void Connection::admin_broadcast(std::string_view query) {
+  // POST /admin/broadcast?event=E[&nsp=/][&room=R][&volatile=1], body = JSON array of the
+  // event's arguments. Encoded once here, then queued by every worker for its local targets.
+  // An operator and benchmark tool for single-node use; the cluster pushes through ws-api.
+  auto& ctx = ctx_of(worker_);
+  HttpResponse r;
+  r.keep_alive = http_->keep_alive;
+  r.headers.emplace_back("Content-Type", "application/json");
+  auto event = query_param(query, "event");
+  std::string_view body = http_->request->body();
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.front()))) body.remove_prefix(1);
+  while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.remove_suffix(1);
+  if (body.empty()) body = "[]";
+  if (http_->request->method() != http::verb::post || !event || event->empty() ||
+      body.front() != '[' || body.back() != ']' || !sio::json_valid(body)) {
+    r.status = 400;
+    r.body = R"({"error":"POST with ?event=NAME and a JSON array body"})";
+    return respond(std::move(r));
+  }
+  std::string nsp = query_param(query, "nsp").value_or("/");
+  std::string room = query_param(query, "room").value_or("");
+  const bool is_volatile = query_param(query, "volatile").value_or("") == "1";
+  auto msg = session::make_socketio_message(
+      sio::encode_event(nsp, *event, body.substr(1, body.size() - 2)));
+  for (auto& w : ctx.workers) {
+    boost::asio::post(w->io(), [w = w.get(), msg, nsp, room, is_volatile] {
+      w->broadcast(nsp, room, msg, is_volatile);
+    });
+  }
+  r.body = R"({"queued":true,"workers":)" + std::to_string(ctx.workers.size()) + "}";
   respond(std::move(r));
 }
 

@@ -77,6 +77,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void http_parse();
   void handle_request();
   void handle_admin(std::string_view path, std::string_view query);
+  void admin_broadcast(std::string_view query);
   void handle_engine(bool raw_endpoint, std::string_view query);
   void open_polling(const EngineQuery& q, bool raw_endpoint);
   void open_websocket(const EngineQuery& q, bool raw_endpoint);

@@ -1,6 +1,7 @@
 #include "gateway/net/worker.h"
 
 #include "gateway/net/server_context.h"
+#include "gateway/session/socketio_session.h"
 
 namespace wsgw::net {
 
@@ -89,6 +90,26 @@ void Worker::session_closed(session::EngineSession& s, session::Disconnect) {
   sessions_.erase(it);
   live_sessions_.fetch_sub(1, std::memory_order_relaxed);
   defer([doomed] {});
+}
+
+size_t Worker::broadcast(std::string_view nsp, std::string_view room,
+                         const session::WireMessagePtr& msg, bool is_volatile) {
+  // The same WireMessage (one encoding, one allocation) is queued for every target.
+  size_t n = 0;
+  if (!room.empty()) {
+    const auto* members = rooms_.members(nsp, room);
+    if (!members) return 0;
+    // Copy: a send can close a session (slow consumer), which edits the member set.
+    std::vector<session::NamespaceSocket*> targets(members->begin(), members->end());
+    for (auto* s : targets) n += s->send(msg, is_volatile) ? 1 : 0;
+    return n;
+  }
+  for_each_session([&](session::EngineSession& s) {
+    auto* sio = dynamic_cast<session::SocketIoSession*>(s.handler());
+    if (!sio) return;
+    if (auto* sock = sio->find(nsp)) n += sock->send(msg, is_volatile) ? 1 : 0;
+  });
+  return n;
 }
 
 const session::SessionConfig& Worker::session_config() { return ctx_.session_cfg; }

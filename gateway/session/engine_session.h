@@ -22,6 +22,7 @@
 namespace wsgw::session {
 
 class EngineSession;
+class RoomIndex;
 struct GatewayMetrics;
 
 // Settings shared by every session of a server.
@@ -45,6 +46,8 @@ class SessionHost {
   virtual GatewayMetrics* metrics() = 0;  // may be null in tests
   // Shared, pre-built heartbeat message (one allocation per worker, not per ping).
   virtual const WireMessagePtr& ping_message() = 0;
+  // Room membership of this thread's sockets (null when rooms are not supported, e.g. tests).
+  virtual RoomIndex* rooms() { return nullptr; }
 
  protected:
   ~SessionHost() = default;

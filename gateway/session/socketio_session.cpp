@@ -6,6 +6,7 @@
 #include <rapidjson/document.h>
 
 #include "gateway/session/gateway_metrics.h"
+#include "gateway/session/rooms.h"
 #include "gateway/socketio/json.h"
 
 namespace wsgw::session {
@@ -31,6 +32,29 @@ bool NamespaceSocket::may_join(std::string_view room) const {
   return std::find(allowed_rooms_.begin(), allowed_rooms_.end(), room) != allowed_rooms_.end();
 }
 
+bool NamespaceSocket::join(std::string_view room) {
+  RoomIndex* index = owner_.engine().host().rooms();
+  if (!index || !may_join(room)) return false;
+  if (!index->join(nsp_, room, this)) return false;
+  rooms_.emplace_back(room);
+  return true;
+}
+
+bool NamespaceSocket::leave(std::string_view room) {
+  RoomIndex* index = owner_.engine().host().rooms();
+  auto it = std::find(rooms_.begin(), rooms_.end(), room);
+  if (!index || it == rooms_.end()) return false;
+  index->leave(nsp_, room, this);
+  rooms_.erase(it);
+  return true;
+}
+
+void NamespaceSocket::leave_all() {
+  if (RoomIndex* index = owner_.engine().host().rooms())
+    for (const auto& r : rooms_) index->leave(nsp_, r, this);
+  rooms_.clear();
+}
+
 bool NamespaceSocket::send_packet(std::string_view encoded, std::span<const std::string> attachments,
                                   bool is_volatile) {
   return owner_.engine().send(make_socketio_message(encoded, attachments), is_volatile);
@@ -43,7 +67,9 @@ bool NamespaceSocket::send(WireMessagePtr msg, bool is_volatile) {
 SocketIoSession::SocketIoSession(SocketIoContext& ctx, std::string handshake_token)
     : ctx_(ctx), handshake_token_(std::move(handshake_token)) {}
 
-SocketIoSession::~SocketIoSession() = default;
+SocketIoSession::~SocketIoSession() {
+  for (auto& s : sockets_) s->leave_all();  // never leave dangling members in the room index
+}
 
 sio::ProtocolVersion SocketIoSession::protocol() const {
   return engine_ && engine_->version() == eio::Version::v3 ? sio::ProtocolVersion::v4
@@ -117,6 +143,7 @@ void SocketIoSession::handle_packet(sio::Packet& p, std::span<const std::string>
                              [&](auto& s) { return s.get() == sock; });
       auto owned = std::move(*it);
       sockets_.erase(it);
+      owned->leave_all();
       if (auto* m = engine_->host().metrics()) m->socketio_sockets.dec();
       ctx_.app->on_disconnect(*owned, "client namespace disconnect");
       return;
@@ -178,6 +205,7 @@ void SocketIoSession::disconnect(NamespaceSocket& s, std::string_view reason) {
   engine_->send(make_socketio_message(sio::encode_disconnect(s.nsp())));
   auto owned = std::move(*it);
   sockets_.erase(it);
+  owned->leave_all();
   if (auto* m = engine_->host().metrics()) m->socketio_sockets.dec();
   ctx_.app->on_disconnect(*owned, reason);
 }
@@ -187,6 +215,7 @@ void SocketIoSession::on_close(EngineSession& s, Disconnect why) {
   const bool tell_client = why == Disconnect::kicked;
   for (auto& sock : sockets_) {
     if (tell_client) s.send(make_socketio_message(sio::encode_disconnect(sock->nsp())));
+    sock->leave_all();
     if (m) m->socketio_sockets.dec();
     ctx_.app->on_disconnect(*sock, name(why));
   }

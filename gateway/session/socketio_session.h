@@ -31,8 +31,13 @@ class NamespaceSocket {
   std::string sid() const { return util::encode_id(id_); }
   const std::string& nsp() const { return nsp_; }
   const std::string& user_id() const { return user_id_; }
-  // Rooms the JWT `rooms` claim allows; empty list with auth none means "any".
+  // Rooms the JWT `rooms` claim allows; no claim means any room.
   bool may_join(std::string_view room) const;
+  // Joins a local room (false when not allowed or already in it); leave() undoes it.
+  bool join(std::string_view room);
+  bool leave(std::string_view room);
+  const std::vector<std::string>& rooms() const { return rooms_; }
+  void leave_all();
   SocketIoSession& owner() { return owner_; }
 
   // Send an already-encoded Socket.IO packet (with attachments) to this client.
@@ -46,6 +51,7 @@ class NamespaceSocket {
   std::string nsp_;
   std::string user_id_;
   std::vector<std::string> allowed_rooms_;
+  std::vector<std::string> rooms_;
 };
 
 // What the gateway does with Socket.IO traffic. Conformance mode echoes; cluster mode (later)

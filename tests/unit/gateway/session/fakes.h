@@ -9,6 +9,7 @@
 
 #include "common/util/timer_wheel.h"
 #include "gateway/session/engine_session.h"
+#include "gateway/session/rooms.h"
 
 namespace wsgw::session::testing {
 
@@ -28,6 +29,8 @@ class FakeHost : public SessionHost {
   const SessionConfig& session_config() override { return cfg; }
   GatewayMetrics* metrics() override { return nullptr; }
   const WireMessagePtr& ping_message() override { return ping_; }
+  RoomIndex* rooms() override { return &room_index; }
+  RoomIndex room_index;
 
   // Moves the clock and fires due timers, then runs deferred work.
   void advance(uint64_t ms) {

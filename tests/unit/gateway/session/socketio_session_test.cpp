@@ -170,5 +170,41 @@ TEST_F(SocketIoSessionTest, DisconnectOfNamespaceAndClose) {
   EXPECT_EQ(ws.sent.back(), "41") << "a kicked client is told, so it does not reconnect";
 }
 
+TEST_F(SocketIoSessionTest, RoomsFollowTheJwtClaimAndAreLeftOnDisconnect) {
+  auth::JwtVerifier verifier("k");
+  ctx.jwt = &verifier;
+  open(eio::Version::v4, auth::jwt_sign_hs256(R"({"sub":"u","rooms":["doc:1"]})", "k"));
+  engine->ws_text(ws, "40");
+  auto* sio = dynamic_cast<SocketIoSession*>(engine->handler());
+  ASSERT_NE(sio, nullptr);
+  NamespaceSocket* sock = sio->find("/");
+  ASSERT_NE(sock, nullptr);
+  EXPECT_TRUE(sock->join("doc:1"));
+  EXPECT_FALSE(sock->join("doc:1")) << "already a member";
+  EXPECT_FALSE(sock->join("doc:2")) << "not in the rooms claim";
+  ASSERT_NE(host.room_index.members("/", "doc:1"), nullptr);
+  EXPECT_EQ(host.room_index.members("/", "doc:1")->size(), 1u);
+  EXPECT_EQ(host.room_index.members("/custom", "doc:1"), nullptr) << "rooms are per namespace";
+  engine->close(Disconnect::client_close);
+  EXPECT_EQ(host.room_index.members("/", "doc:1"), nullptr);
+  EXPECT_EQ(host.room_index.room_count(), 0u);
+}
+
+TEST(RoomIndex, JoinLeaveAndMembers) {
+  RoomIndex idx;
+  auto* a = reinterpret_cast<NamespaceSocket*>(0x10);
+  auto* b = reinterpret_cast<NamespaceSocket*>(0x20);
+  EXPECT_TRUE(idx.join("/", "r", a));
+  EXPECT_TRUE(idx.join("/", "r", b));
+  EXPECT_FALSE(idx.join("/", "r", a));
+  EXPECT_EQ(idx.members("/", "r")->size(), 2u);
+  EXPECT_TRUE(idx.leave("/", "r", a));
+  EXPECT_FALSE(idx.leave("/", "r", a));
+  EXPECT_TRUE(idx.leave("/", "r", b));
+  EXPECT_EQ(idx.members("/", "r"), nullptr) << "empty rooms are dropped";
+  EXPECT_TRUE(idx.join("/a", "b", a));
+  EXPECT_EQ(idx.members("/a\0b", ""), nullptr);
+}
+
 }  // namespace
 }  // namespace wsgw::session
