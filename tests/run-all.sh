@@ -43,7 +43,7 @@ if [ "${WSGW_SKIP_FUZZ:-0}" != 1 ]; then
       work=$(mktemp -d)
       [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
       echo "fuzz: $name"
-      "$target" -max_total_time="${WSGW_FUZZ_SECONDS:-15}" -print_final_stats=0 "$work" \
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$target" -max_total_time="${WSGW_FUZZ_SECONDS:-15}" -print_final_stats=0 "$work" \
         >"build-fuzz/$name.log" 2>&1
       rc=$?
       [ $rc -ne 0 ] && tail -40 "build-fuzz/$name.log"

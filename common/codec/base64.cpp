@@ -120,6 +120,12 @@ std::string base64_encode(std::string_view bytes) {
   return out;
 }
 
+void base64_encode_append(std::string& out, std::string_view bytes) {
+  const std::size_t start = out.size();
+  out.resize(start + base64_encoded_size(bytes.size()));
+  encode_into(bytes, out.data() + start, kStandardAlphabet, /*pad=*/true);
+}
+
 std::string base64url_encode(std::string_view bytes) {
   std::string out(base64url_encoded_size(bytes.size()), '\0');
   encode_into(bytes, out.data(), kUrlAlphabet, /*pad=*/false);

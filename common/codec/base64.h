@@ -15,6 +15,8 @@ namespace wsgw::codec {
 
 // Standard alphabet (A-Z a-z 0-9 + /), padded with '=' to a multiple of 4.
 std::string base64_encode(std::string_view bytes);
+// The same, appended to `out` (for encoders that build one message from several parts).
+void base64_encode_append(std::string& out, std::string_view bytes);
 
 // Strict standard base64: length must be a multiple of 4, at most two '=' and only
 // at the end, unused bits of the last symbol must be zero.

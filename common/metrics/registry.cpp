@@ -8,6 +8,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "common/codec/utf8.h"
+
 namespace wsgw::metrics {
 namespace {
 
@@ -77,50 +79,12 @@ void append_sample(std::string& out, std::string_view name, std::string_view suf
   out += '\n';
 }
 
-// Length of the well-formed UTF-8 sequence starting at text[i], or 0 if it is not one
-// (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF).
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i) noexcept {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char second_min = 0x80, second_max = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) second_min = 0xA0;
-    if (lead == 0xED) second_max = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) second_min = 0x90;
-    if (lead == 0xF4) second_max = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  if (byte(i + 1) < second_min || byte(i + 1) > second_max) return 0;
-  for (std::size_t k = 2; k < length; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
-  }
-  return length;
-}
-
-bool is_valid_utf8(std::string_view text) noexcept {
-  for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = utf8_sequence_length(text, i);
-    if (length == 0) return false;
-    i += length;
-  }
-  return true;
-}
-
 // Prometheus rejects a whole scrape over one label value that is not UTF-8, so a value
 // that came from outside cannot be allowed to break every other metric.
 std::string with_invalid_utf8_replaced(std::string_view text) {
   std::string out;
   for (std::size_t i = 0; i < text.size();) {
-    const std::size_t length = utf8_sequence_length(text, i);
+    const std::size_t length = codec::utf8_sequence_length(text, i);
     if (length == 0) {
       out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
       ++i;
@@ -276,7 +240,7 @@ M& Family<M>::find_or_create(const Range& label_values) {
     return find_or_create(fitted);
   }
   if (!std::all_of(label_values.begin(), label_values.end(),
-                   [](const auto& value) { return is_valid_utf8(value); })) {
+                   [](const auto& value) { return codec::is_valid_utf8(value); })) {
     std::vector<std::string> sanitized;
     for (const auto& value : label_values) sanitized.push_back(with_invalid_utf8_replaced(value));
     return find_or_create(sanitized);

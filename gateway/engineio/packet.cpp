@@ -2,6 +2,7 @@
 #include <cassert>
 #include <charconv>
 
+#include "common/codec/base64.h"
 #include "gateway/engineio/codec.h"
 #include "gateway/engineio/codec_internal.h"
 
@@ -89,10 +90,10 @@ std::string encode_binary_frame(Version version, std::string_view bytes) {
 
 std::string encode_base64_packet(Version version, std::string_view bytes) {
   std::string out;
-  out.reserve(2 + internal::base64_encoded_size(bytes.size()));
+  out.reserve(2 + codec::base64_encoded_size(bytes.size()));
   out.push_back('b');
   if (version == Version::v3) out.push_back(internal::type_char(PacketType::message));
-  internal::base64_append(out, bytes);
+  codec::base64_encode_append(out, bytes);
   return out;
 }
 

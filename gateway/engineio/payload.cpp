@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/codec/base64.h"
+#include "common/codec/utf8.h"
 #include "gateway/engineio/codec.h"
 #include "gateway/engineio/codec_internal.h"
 
@@ -55,7 +57,7 @@ void append_digit_bytes(std::string& out, size_t value) {
 
 PayloadError decode_v4(std::string_view body, std::vector<Packet>& out,
                        const PayloadLimits& limits) {
-  if (!internal::is_valid_utf8(body)) return PayloadError::bad_utf8;
+  if (!codec::is_valid_utf8(body)) return PayloadError::bad_utf8;
   size_t pos = 0;
   while (true) {
     const size_t end = std::min(body.find(kRecordSeparator, pos), body.size());
@@ -73,7 +75,7 @@ PayloadError decode_v4(std::string_view body, std::vector<Packet>& out,
 std::string encode_v4(std::span<const Packet> packets) {
   size_t estimate = 0;
   for (const auto& p : packets)
-    estimate += 2 + (p.binary ? internal::base64_encoded_size(p.data.size()) : p.data.size());
+    estimate += 2 + (p.binary ? codec::base64_encoded_size(p.data.size()) : p.data.size());
   std::string body;
   body.reserve(estimate);
   for (size_t i = 0; i < packets.size(); ++i) {
@@ -81,7 +83,7 @@ std::string encode_v4(std::span<const Packet> packets) {
     if (i > 0) body.push_back(kRecordSeparator);
     if (p.binary) {
       body.push_back('b');
-      internal::base64_append(body, p.data);
+      codec::base64_encode_append(body, p.data);
     } else {
       body.push_back(internal::type_char(p.type));
       // A separator inside the data would split the packet: a peer could inject packets.
@@ -97,7 +99,7 @@ std::string encode_v4(std::span<const Packet> packets) {
 PayloadError decode_v3_text(std::string_view body, std::vector<Packet>& out,
                             const PayloadLimits& limits) {
   // Validating first lets the length walk below trust every lead byte.
-  if (!internal::is_valid_utf8(body)) return PayloadError::bad_utf8;
+  if (!codec::is_valid_utf8(body)) return PayloadError::bad_utf8;
   size_t pos = 0;
   while (pos < body.size()) {
     const size_t digits_start = pos;
@@ -139,11 +141,11 @@ std::string encode_v3_text(std::span<const Packet> packets) {
   std::string scratch;
   for (const auto& p : packets) {
     if (p.binary) {
-      const size_t b64_size = internal::base64_encoded_size(p.data.size());
+      const size_t b64_size = codec::base64_encoded_size(p.data.size());
       append_decimal(body, 2 + b64_size);
       body.append(":b");
       body.push_back(internal::type_char(PacketType::message));
-      internal::base64_append(body, p.data);
+      codec::base64_encode_append(body, p.data);
     } else {
       const std::string_view data = sanitized(p.data, false, scratch);
       append_decimal(body, 1 + internal::utf16_length(data));
@@ -183,7 +185,7 @@ PayloadError decode_v3_binary(std::string_view body, std::vector<Packet>& out,
     if (out.size() >= limits.max_packets) return PayloadError::too_many_packets;
     Packet packet;
     if (kind == kV3StringRecord) {
-      if (!internal::is_valid_utf8(record)) return PayloadError::bad_utf8;
+      if (!codec::is_valid_utf8(record)) return PayloadError::bad_utf8;
       const PayloadError err = internal::decode_text_record(Version::v3, record, packet);
       if (err != PayloadError::none) return err;
     } else {

@@ -298,8 +298,7 @@ void Connection::http_parse() {
       auto [path, query] = split_target(http_->parser->get().target());
       EngineQuery q;
       EngineError err;
-      if (parse_engine_query(query, q, err) && q.sid_valid)
-        if (auto* s = worker_.find_session(q.sid)) s->close(Disconnect::message_too_big);
+      if (parse_engine_query(query, q, err) && q.sid_valid) close_session(q.sid, Disconnect::message_too_big);
       http_->parser.reset();
       http_->inbuf.clear();
       http_->keep_alive = false;
@@ -317,6 +316,16 @@ void Connection::http_parse() {
     http_->parser.reset();
     handle_request();
   }
+}
+
+void Connection::close_session(uint64_t sid, Disconnect why) {
+  if (auto* s = worker_.find_session(sid)) return s->close(why);
+  auto owner = ctx_of(worker_).directory.find(sid);
+  if (!owner) return;
+  auto& w = *ctx_of(worker_).workers.at(*owner);
+  boost::asio::post(w.io(), [&w, sid, why] {
+    if (auto* s = w.find_session(sid)) s->close(why);
+  });
 }
 
 void Connection::handle_request() {
@@ -363,6 +372,9 @@ void Connection::handle_admin(std::string_view path, std::string_view query) {
     r.headers.clear();
     r.headers.emplace_back("Content-Type", std::string(metrics::kContentType));
     r.body = ctx.registry ? ctx.registry->render() : std::string();
+  } else if (!admin_allowed()) {
+    r.status = 403;
+    r.body = "admin endpoints are served on --metrics-listen or to loopback clients only\n";
   } else if (path == "/admin/broadcast") {
     return admin_broadcast(query);
   } else {  // /admin/log-level?level=debug (POST/PUT changes it, GET reads it)
@@ -382,6 +394,14 @@ void Connection::handle_admin(std::string_view path, std::string_view query) {
     r.body = std::string(sv.data(), sv.size()) + "\n";
   }
   respond(std::move(r));
+}
+
+bool Connection::admin_allowed() const {
+  // Write endpoints must not be reachable by browsers on a public listener.
+  if (kind_ == ListenerKind::admin) return true;
+  boost::system::error_code ec;
+  auto peer = sock_.remote_endpoint(ec);
+  return !ec && peer.address().is_loopback();
 }
 
 void Connection::admin_broadcast(std::string_view query) {

@@ -78,11 +78,14 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void handle_request();
   void handle_admin(std::string_view path, std::string_view query);
   void admin_broadcast(std::string_view query);
+  bool admin_allowed() const;
   void handle_engine(bool raw_endpoint, std::string_view query);
   void open_polling(const EngineQuery& q, bool raw_endpoint);
   void open_websocket(const EngineQuery& q, bool raw_endpoint);
   bool accept_websocket(eio::Version v);
   void migrate_to(uint32_t worker_index);
+  // Closes a session wherever it lives (posting to its worker when that is not this one).
+  void close_session(uint64_t sid, session::Disconnect why);
   void respond(HttpResponse r);
   void respond_engine_error(unsigned status, EngineError e, std::string_view message = {});
   void add_cors(HttpResponse& r) const;

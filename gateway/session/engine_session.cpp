@@ -73,7 +73,7 @@ EngineSession::PollError EngineSession::poll_get(PollLink& link) {
   }
   touch();
   poll_ = &link;
-  if (!queue_.empty()) schedule_poll_flush();
+  if (!queue_.empty() || probe_confirmed_) schedule_poll_flush();
   return PollError::none;
 }
 
@@ -109,8 +109,18 @@ void EngineSession::schedule_poll_flush() {
   });
 }
 
+std::string EngineSession::noop_payload() const {
+  return eio::encode_payload(version_, std::vector<eio::Packet>{{eio::PacketType::noop, false, {}}},
+                             supports_binary_)
+      .body;
+}
+
 void EngineSession::flush_poll() {
-  if (!poll_ || queue_.empty()) return;
+  if (!poll_) return;
+  // While an upgrade is being completed the client must be able to pause polling: any GET it
+  // still sends is answered at once (the reference server does this with a 100 ms noop timer).
+  if (queue_.empty() && probe_confirmed_) return answer_poll(noop_payload(), false);
+  if (queue_.empty()) return;
   std::vector<eio::Packet> packets;
   for (auto& e : queue_.pending())
     for (const auto& p : e.msg->packets)
@@ -139,8 +149,8 @@ void EngineSession::ws_text(WsLink& link, std::string_view text) {
   eio::Packet p;
   if (!eio::decode_text_packet(text, p)) {
     if (&link == probe_) {
-      probe_->ws_detach(Disconnect::bad_packet, true, SendQueue{});
-      probe_ = nullptr;
+      std::exchange(probe_, nullptr)->ws_detach(Disconnect::bad_packet, true, SendQueue{});
+      probe_confirmed_ = false;
       return;
     }
     frame_bad(text);
@@ -166,6 +176,7 @@ void EngineSession::ws_binary(WsLink& link, std::string_view bytes) {
 void EngineSession::ws_link_lost(WsLink& link, Disconnect why) {
   if (&link == probe_) {
     probe_ = nullptr;
+    probe_confirmed_ = false;
     upgrade_deadline_ms_ = 0;
     return;
   }
@@ -186,23 +197,22 @@ bool EngineSession::begin_probe(WsLink& link) {
 void EngineSession::on_probe_packet(WsLink& link, eio::Packet&& p) {
   if (p.type == eio::PacketType::ping && p.data == "probe") {
     link.ws_send_direct(make_text_packet(eio::PacketType::pong, "probe").frame);
+    probe_confirmed_ = true;
     // Let a held GET return so the client can pause polling and complete the upgrade.
-    if (poll_) answer_poll(eio::encode_payload(version_, std::vector<eio::Packet>{
-                                                             {eio::PacketType::noop, false, {}}},
-                                               supports_binary_)
-                               .body,
-                           false);
+    if (poll_) schedule_poll_flush();
     return;
   }
   if (p.type == eio::PacketType::upgrade) return complete_upgrade();
   // Anything else on a probe is a broken client: drop the probe, keep the polling session.
   WsLink* l = std::exchange(probe_, nullptr);
+  probe_confirmed_ = false;
   upgrade_deadline_ms_ = 0;
   l->ws_detach(Disconnect::bad_packet, true, SendQueue{});
 }
 
 void EngineSession::complete_upgrade() {
   ws_ = std::exchange(probe_, nullptr);
+  probe_confirmed_ = false;
   upgrade_deadline_ms_ = 0;
   kind_ = Kind::websocket;
   touch();
@@ -211,13 +221,7 @@ void EngineSession::complete_upgrade() {
     m->connections_websocket.inc();
     m->upgrades.inc();
   }
-  if (poll_) {
-    answer_poll(eio::encode_payload(version_, std::vector<eio::Packet>{
-                                                  {eio::PacketType::noop, false, {}}},
-                                    supports_binary_)
-                    .body,
-                false);
-  }
+  if (poll_) answer_poll(noop_payload(), false);
   if (!queue_.empty()) ws_->ws_flush();
 }
 
@@ -312,6 +316,7 @@ void EngineSession::on_timer(uint64_t now) {
   if (expire_if_due(now)) return;
   if (upgrade_deadline_ms_ && now >= upgrade_deadline_ms_ && probe_) {
     WsLink* l = std::exchange(probe_, nullptr);
+    probe_confirmed_ = false;
     upgrade_deadline_ms_ = 0;
     l->ws_detach(Disconnect::transport_replaced, true, SendQueue{});
   }

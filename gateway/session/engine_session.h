@@ -126,6 +126,7 @@ class EngineSession final : public util::TimerNode {
   void schedule_poll_flush();
   void flush_poll();
   void answer_poll(std::string body, bool is_binary);
+  std::string noop_payload() const;
   void transport_ready();
   bool frame_bad(std::string_view why);
 
@@ -150,6 +151,7 @@ class EngineSession final : public util::TimerNode {
   bool supports_binary_;
   bool closed_ = false;
   bool poll_flush_scheduled_ = false;
+  bool probe_confirmed_ = false;  // the probe answered "2probe": GETs must not be held
 };
 
 }  // namespace wsgw::session

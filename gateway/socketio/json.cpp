@@ -3,41 +3,13 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "common/codec/utf8.h"
 #include "gateway/socketio/json_sax.h"
 
 namespace wsgw::sio {
 namespace {
 
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-constexpr bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if it is not well-formed
-// (the table of RFC 3629 section 4, which excludes overlongs and surrogates).
-std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
-  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = at(i);
-  const std::size_t left = s.size() - i;
-  if (lead < 0x80) return 1;
-  if (lead >= 0xC2 && lead <= 0xDF) return left >= 2 && is_continuation(at(i + 1)) ? 2 : 0;
-  if (lead >= 0xE0 && lead <= 0xEF) {
-    if (left < 3) return 0;
-    const unsigned char second = at(i + 1);
-    const bool second_ok = lead == 0xE0   ? (second >= 0xA0 && second <= 0xBF)
-                           : lead == 0xED ? (second >= 0x80 && second <= 0x9F)
-                                          : is_continuation(second);
-    return second_ok && is_continuation(at(i + 2)) ? 3 : 0;
-  }
-  if (lead >= 0xF0 && lead <= 0xF4) {
-    if (left < 4) return 0;
-    const unsigned char second = at(i + 1);
-    const bool second_ok = lead == 0xF0   ? (second >= 0x90 && second <= 0xBF)
-                           : lead == 0xF4 ? (second >= 0x80 && second <= 0x8F)
-                                          : is_continuation(second);
-    return second_ok && is_continuation(at(i + 2)) && is_continuation(at(i + 3)) ? 4 : 0;
-  }
-  return 0;
-}
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -131,15 +103,6 @@ class SyntaxHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Syn
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t len = utf8_sequence_length(s, i);
-    if (len == 0) return false;
-    i += len;
-  }
-  return true;
-}
-
 void json_escape_append(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.reserve(out.size() + s.size() + 2);
@@ -153,7 +116,7 @@ void json_escape_append(std::string& out, std::string_view s) {
       continue;
     }
     if (c >= 0x80) {
-      const std::size_t len = utf8_sequence_length(s, i);
+      const std::size_t len = codec::utf8_sequence_length(s, i);
       if (len != 0) {
         i += len;
         continue;

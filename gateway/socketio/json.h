@@ -29,7 +29,4 @@ bool json_unescape_append(std::string& out, std::string_view escaped_body);
 // surrogate escapes included), with no DOM built.
 bool json_valid(std::string_view text);
 
-// True if `s` is well-formed UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF).
-bool is_valid_utf8(std::string_view s);
-
 }  // namespace wsgw::sio

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <limits>
 
+#include "common/codec/utf8.h"
 #include "gateway/socketio/json_sax.h"
 
 namespace wsgw::sio {
@@ -90,7 +91,7 @@ bool namespace_text_ok(std::string_view segment) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7F) return false;
   }
-  return is_valid_utf8(segment);
+  return codec::is_valid_utf8(segment);
 }
 
 // Decimal digits at text[i..] into `value`; false on uint64 overflow. Advances i past them.

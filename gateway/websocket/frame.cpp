@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/codec/utf8.h"
+
 namespace wsgw::ws {
 namespace {
 
@@ -139,7 +141,7 @@ ConsumeResult FrameReader::consume(std::span<uint8_t> input, MessageHandler& han
         if (data.size() == 1) return failure(frame_start, CloseCode::protocol_error);
         const auto code = static_cast<uint16_t>(read_big_endian(payload, 2));
         const std::string_view reason = data.substr(2);
-        if (!is_valid_close_code(code) || !is_valid_utf8(reason)) {
+        if (!is_valid_close_code(code) || !codec::is_valid_utf8(reason)) {
           return failure(frame_start, CloseCode::protocol_error);
         }
         keep_going = handler.on_close(code, reason);
@@ -153,7 +155,7 @@ ConsumeResult FrameReader::consume(std::span<uint8_t> input, MessageHandler& han
           break;
         }
         if (op == Opcode::text) {
-          if (!is_valid_utf8(data)) return failure(frame_start, CloseCode::invalid_payload);
+          if (!codec::is_valid_utf8(data)) return failure(frame_start, CloseCode::invalid_payload);
           keep_going = handler.on_text(data);
         } else {
           keep_going = handler.on_binary(data);
@@ -165,7 +167,9 @@ ConsumeResult FrameReader::consume(std::span<uint8_t> input, MessageHandler& han
         // Taking ownership frees the buffer however we leave this scope.
         const std::unique_ptr<std::string> message = std::move(fragments_);
         if (fragmented_opcode_ == Opcode::text) {
-          if (!is_valid_utf8(*message)) return failure(frame_start, CloseCode::invalid_payload);
+          if (!codec::is_valid_utf8(*message)) {
+            return failure(frame_start, CloseCode::invalid_payload);
+          }
           keep_going = handler.on_text(*message);
         } else {
           keep_going = handler.on_binary(*message);
@@ -176,52 +180,6 @@ ConsumeResult FrameReader::consume(std::span<uint8_t> input, MessageHandler& han
     if (!keep_going) break;
   }
   return {pos, false, CloseCode::normal};
-}
-
-bool is_valid_utf8(std::string_view text) {
-  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    // Most traffic is ASCII (JSON): skip it eight bytes at a time.
-    while (n - i >= 8) {
-      uint64_t block;
-      std::memcpy(&block, p + i, sizeof block);
-      if ((block & 0x8080808080808080ULL) != 0) break;
-      i += 8;
-    }
-    if (i == n) break;
-    const uint8_t lead = p[i];
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    // Allowed range of the second byte per lead byte (RFC 3629 section 4): this excludes
-    // overlong forms (C0, C1, E0 80-9F, F0 80-8F), surrogates (ED A0-BF) and > U+10FFFF.
-    size_t continuation_count;
-    uint8_t second_min = 0x80;
-    uint8_t second_max = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      continuation_count = 1;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      continuation_count = 2;
-      if (lead == 0xE0) second_min = 0xA0;
-      if (lead == 0xED) second_max = 0x9F;
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      continuation_count = 3;
-      if (lead == 0xF0) second_min = 0x90;
-      if (lead == 0xF4) second_max = 0x8F;
-    } else {
-      return false;
-    }
-    if (n - i - 1 < continuation_count) return false;
-    if (p[i + 1] < second_min || p[i + 1] > second_max) return false;
-    for (size_t k = 2; k <= continuation_count; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return false;
-    }
-    i += continuation_count + 1;
-  }
-  return true;
 }
 
 bool is_valid_close_code(uint16_t code) {

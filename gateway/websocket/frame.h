@@ -84,8 +84,6 @@ class FrameReader {
   Opcode fragmented_opcode_ = Opcode::continuation;
 };
 
-bool is_valid_utf8(std::string_view text);
-
 // Whether a close frame may carry this status code (RFC 6455 section 7.4 and the IANA registry).
 bool is_valid_close_code(uint16_t code);
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/codec/utf8.h"
 #include "gateway/socketio/binary.h"
 #include "gateway/socketio/packet.h"
 
@@ -75,8 +76,8 @@ void check_name_escaping(std::string_view text) {
   std::string storage;
   check(scan_event(p.data, ev, storage));
   check(ev.args.empty());
-  if (is_valid_utf8(text)) check(ev.name == text);
-  check(is_valid_utf8(ev.name));
+  if (wsgw::codec::is_valid_utf8(text)) check(ev.name == text);
+  check(wsgw::codec::is_valid_utf8(ev.name));
 }
 
 

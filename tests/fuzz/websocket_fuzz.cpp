@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/codec/utf8.h"
 #include "gateway/websocket/frame.h"
 
 namespace {
@@ -31,7 +32,7 @@ struct Event {
 class Recorder : public wsgw::ws::MessageHandler {
  public:
   bool on_text(std::string_view t) override {
-    if (!wsgw::ws::is_valid_utf8(t)) std::abort();
+    if (!wsgw::codec::is_valid_utf8(t)) std::abort();
     return record(1, 0, t);
   }
   bool on_binary(std::string_view b) override { return record(2, 0, b); }

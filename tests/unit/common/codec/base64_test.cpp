@@ -30,6 +30,17 @@ TEST(Base64, EncodesRfc4648Vectors) {
   }
 }
 
+TEST(Base64, EncodeAppendKeepsWhatIsAlreadyThere) {
+  std::string out;
+  for (const auto& [plain, encoded] : kRfc4648Vectors) {
+    out = "b4";
+    base64_encode_append(out, plain);
+    EXPECT_EQ(out, "b4" + encoded) << plain;
+  }
+  base64_encode_append(out, "foo");
+  EXPECT_EQ(out, "b4Zm9vYmFyZm9v");  // two appends: the second starts after the first
+}
+
 TEST(Base64, DecodesRfc4648Vectors) {
   for (const auto& [plain, encoded] : kRfc4648Vectors) {
     std::string out = "garbage";

@@ -215,10 +215,16 @@ TEST_F(EngineSessionTest, UpgradeProbeThenUpgradeMovesQueueToWebSocket) {
   ASSERT_TRUE(s->begin_probe(probe));
   EXPECT_FALSE(s->begin_probe(probe)) << "one probe at a time";
   s->ws_text(probe, "2probe");
+  host.run_deferred();
   ASSERT_EQ(probe.direct.size(), 1u);
   EXPECT_NE(probe.direct[0].find("3probe"), std::string::npos);
   ASSERT_EQ(get.bodies.size(), 1u);
   EXPECT_EQ(get.bodies[0], "6") << "held GET released with a noop";
+  FakePoll during;
+  EXPECT_EQ(s->poll_get(during), EngineSession::PollError::none);
+  host.run_deferred();
+  ASSERT_EQ(during.bodies.size(), 1u) << "a GET sent while the client pauses is not held";
+  EXPECT_EQ(during.bodies[0], "6");
   s->send(make_message(make_text_packet(eio::PacketType::message, "queued")));
   s->ws_text(probe, "5");
   EXPECT_EQ(s->kind(), Kind::websocket);

@@ -63,17 +63,5 @@ TEST(SocketIoJson, Valid) {
   }
 }
 
-TEST(SocketIoJson, Utf8Validation) {
-  EXPECT_TRUE(is_valid_utf8(""));
-  EXPECT_TRUE(is_valid_utf8("ascii é 日 😀 \xF4\x8F\xBF\xBF"));
-  EXPECT_FALSE(is_valid_utf8("\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xE0\x80\x80"));      // overlong
-  EXPECT_FALSE(is_valid_utf8("\xF0\x80\x80\x80"));  // overlong
-  EXPECT_FALSE(is_valid_utf8("\xED\xBF\xBF"));      // surrogate
-  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // too large
-  EXPECT_FALSE(is_valid_utf8("\xF5\x80\x80\x80"));
-  EXPECT_FALSE(is_valid_utf8("\xE6\x97"));  // truncated
-}
-
 }  // namespace
 }  // namespace wsgw::sio

@@ -1,0 +1,748 @@
+#include "bench/loadgen/load_generator.h"
+
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <random>
+#include <type_traits>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "bench/loadgen/client_protocol.h"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+namespace wsgw::loadgen {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+namespace {
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Where a client is; the names appear in failure kinds ("timeout_upgrade").
+enum class Phase : uint8_t {
+  not_started,
+  tcp_connect,
+  tls_handshake,
+  upgrade,
+  eio_open,
+  sio_connect,
+  established,
+  closing,
+  done,
+};
+
+const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::not_started: return "not_started";
+    case Phase::tcp_connect: return "tcp_connect";
+    case Phase::tls_handshake: return "tls_handshake";
+    case Phase::upgrade: return "upgrade";
+    case Phase::eio_open: return "eio_open";
+    case Phase::sio_connect: return "sio_connect";
+    case Phase::established: return "established";
+    case Phase::closing: return "closing";
+    case Phase::done: return "done";
+  }
+  return "unknown";
+}
+
+// A short, bounded vocabulary for socket errors, so failure kinds stay few.
+std::string error_kind(const error_code& ec) {
+  namespace e = asio::error;
+  if (ec == e::eof) return "eof";
+  if (ec == e::connection_refused) return "refused";
+  if (ec == e::connection_reset) return "reset";
+  if (ec == e::timed_out) return "timed_out";
+  if (ec == e::broken_pipe) return "broken_pipe";
+  if (ec == e::address_in_use) return "address_in_use";
+  if (ec == e::no_descriptors) return "too_many_open_files";
+  if (ec == e::no_buffer_space) return "no_buffer_space";
+  if (ec == e::network_unreachable || ec == e::host_unreachable) return "unreachable";
+  if (ec.category() == asio::error::get_ssl_category()) return "tls_error";
+  if (ec == asio::ssl::error::stream_truncated) return "tls_truncated";
+  return "errno_" + std::to_string(ec.value());
+}
+
+std::string upgrade_failure_kind(const UpgradeResult& r) {
+  switch (r.status) {
+    case UpgradeStatus::bad_status: return "upgrade_http_" + std::to_string(r.http_status);
+    case UpgradeStatus::bad_accept: return "upgrade_bad_accept";
+    case UpgradeStatus::bad_headers: return "upgrade_bad_headers";
+    case UpgradeStatus::malformed: return "upgrade_malformed_response";
+    case UpgradeStatus::too_large: return "upgrade_response_too_large";
+    default: return "upgrade_unknown";
+  }
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\n': out.append("\\n"); break;
+      case '\t': out.append("\\t"); break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out.append(buf);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string json_number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+void append_counts(std::string& out, const std::map<std::string, uint64_t>& m) {
+  out.push_back('{');
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out.append(", ");
+    first = false;
+    append_json_string(out, k);
+    out.append(": ").append(std::to_string(v));
+  }
+  out.push_back('}');
+}
+
+double percentile(std::vector<float> sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t idx = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size()))) ;
+  idx = idx == 0 ? 0 : idx - 1;
+  return sorted[std::min(idx, sorted.size() - 1)];
+}
+
+// Lets one process hold as many sockets as the hard limit allows.
+void raise_open_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+}  // namespace
+
+std::string to_json(const LoadReport& r, const LoadgenOptions& o) {
+  std::string out;
+  out.reserve(2048);
+  out.append("{\n  \"label\": ");
+  append_json_string(out, o.label);
+  out.append(",\n  \"phase\": ");
+  append_json_string(out, r.phase);
+  out.append(",\n  \"url\": ");
+  append_json_string(out, o.url);
+  out.append(",\n  \"namespace\": ");
+  append_json_string(out, o.nsp);
+  out.append(",\n  \"source_addrs\": [");
+  for (size_t i = 0; i < o.source_addrs.size(); ++i) {
+    if (i) out.append(", ");
+    append_json_string(out, o.source_addrs[i]);
+  }
+  out.append("],\n  \"target_connections\": ").append(std::to_string(o.connections));
+  out.append(",\n  \"rate_requested_per_s\": ").append(json_number(o.rate));
+  out.append(",\n  \"started\": ").append(std::to_string(r.started));
+  out.append(",\n  \"established\": ").append(std::to_string(r.established));
+  out.append(",\n  \"failed\": ").append(std::to_string(r.failed));
+  out.append(",\n  \"failures\": ");
+  append_counts(out, r.failures);
+  out.append(",\n  \"interrupted\": ").append(r.interrupted ? "true" : "false");
+  out.append(",\n  \"connect_phase_s\": ").append(json_number(r.connect_phase_s));
+  out.append(",\n  \"connect_rate_per_s\": ").append(json_number(r.connect_rate_per_s));
+  std::vector<float> sorted = r.handshake_ms;
+  std::sort(sorted.begin(), sorted.end());
+  out.append(",\n  \"handshake_ms\": {\"p50\": ").append(json_number(percentile(sorted, 0.50)));
+  out.append(", \"p90\": ").append(json_number(percentile(sorted, 0.90)));
+  out.append(", \"p99\": ").append(json_number(percentile(sorted, 0.99)));
+  out.append(", \"max\": ").append(json_number(sorted.empty() ? 0 : sorted.back()));
+  out.append("},\n  \"server_ping_interval_ms\": ").append(std::to_string(r.server_ping_interval_ms));
+  out.append(",\n  \"server_ping_timeout_ms\": ").append(std::to_string(r.server_ping_timeout_ms));
+  out.append(",\n  \"hold_s\": ").append(json_number(r.hold_s));
+  out.append(",\n  \"alive_at_end_of_hold\": ").append(std::to_string(r.established - r.dropped));
+  out.append(",\n  \"dropped_during_hold\": ").append(std::to_string(r.dropped));
+  out.append(",\n  \"drops\": ");
+  append_counts(out, r.drops);
+  out.append(",\n  \"pings_answered\": ").append(std::to_string(r.pings_answered));
+  out.append(",\n  \"events_received\": ").append(std::to_string(r.events_received));
+  out.append(",\n  \"closed_cleanly\": ").append(std::to_string(r.closed_cleanly));
+  out.append(",\n  \"close_timeouts\": ").append(std::to_string(r.close_timeouts));
+  out.append("\n}\n");
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+
+using SslStream = asio::ssl::stream<tcp::socket>;
+
+namespace {
+
+// One client connection. Owned by the Driver for the whole run (never freed early), so handlers
+// may capture `this`.
+class ClientBase {
+ public:
+  virtual ~ClientBase() = default;
+  virtual void start(const tcp::endpoint& target, const std::optional<asio::ip::address>& source) = 0;
+  virtual void begin_close() = 0;  // after the hold: WebSocket close handshake
+  virtual void abort() = 0;        // close the socket now, report nothing more
+
+  Phase phase = Phase::not_started;
+  Clock::time_point started_at;
+};
+
+// Everything one run needs; lives on LoadGenerator::run()'s stack.
+struct Driver {
+  enum class RunPhase : uint8_t { connecting, holding, closing, finished };
+
+  Driver(const LoadgenOptions& o, const TargetUrl& u, LoadReport& r)
+      : opts(o), url(u), report(r), ssl_ctx(asio::ssl::context::tls_client) {}
+
+  int run();
+
+  // Called by clients.
+  void on_established(ClientBase& c, const SocketIoClient& sio);
+  void on_lost(ClientBase& c, Phase at, const std::string& kind);
+  void on_close_finished(bool clean);
+
+  void arm_signals();
+  void launch_tick();
+  void sweep_tick();
+  void maybe_end_connect_phase();
+  void begin_hold();
+  void begin_closing();
+  void finish();
+  void write_file_atomically(const std::string& path, const std::string& text);
+  void print_progress(const char* what);
+
+  const LoadgenOptions& opts;
+  const TargetUrl& url;
+  LoadReport& report;
+  asio::io_context io{1};
+  asio::ssl::context ssl_ctx;
+  tcp::endpoint target;
+  std::vector<asio::ip::address> sources;
+  std::vector<std::unique_ptr<ClientBase>> clients;
+  std::mt19937 rng{std::random_device{}()};
+
+  RunPhase run_phase = RunPhase::connecting;
+  uint64_t inflight = 0;
+  uint64_t closing_pending = 0;
+  Clock::time_point t_start;
+  Clock::time_point t_last_established;
+  Clock::time_point t_hold_start;
+  Clock::time_point t_last_progress;
+  asio::steady_timer launch_timer{io};
+  asio::steady_timer sweep_timer{io};
+  asio::steady_timer phase_timer{io};  // hold, then close deadline
+  asio::signal_set signals{io, SIGINT, SIGTERM};
+};
+
+template <class Stream>
+class Client final : public ClientBase {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, SslStream>;
+
+  explicit Client(Driver& owner)
+      : owner_(owner), stream_(make_stream(owner)), reader_(owner.opts.max_message_bytes),
+        sio_(owner.opts.nsp) {}
+
+  void start(const tcp::endpoint& target, const std::optional<asio::ip::address>& source) override {
+    started_at = Clock::now();
+    phase = Phase::tcp_connect;
+    auto& sock = socket();
+    error_code ec;
+    sock.open(tcp::v4(), ec);
+    if (ec) return lose("socket_open_" + error_kind(ec));
+    if (source) {
+      // Defer the port choice to connect(), so ports are unique per 4-tuple, not per address.
+      int one = 1;
+      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      sock.bind(tcp::endpoint(*source, 0), ec);
+      if (ec) return lose("bind_" + error_kind(ec));
+    }
+    sock.set_option(tcp::no_delay(true), ec);
+    sock.async_connect(target, [this](const error_code& e) { on_connected(e); });
+  }
+
+  void begin_close() override {
+    if (phase != Phase::established) return abort();
+    phase = Phase::closing;
+    std::string frame;
+    append_client_close(frame, 1000, mask_key());
+    queue_write(frame);
+  }
+
+  void abort() override {
+    if (phase == Phase::done) return;
+    phase = Phase::done;
+    error_code ignored;
+    socket().close(ignored);
+  }
+
+ private:
+  static Stream make_stream(Driver& owner) {
+    if constexpr (kTls) return Stream(owner.io, owner.ssl_ctx);
+    else return Stream(owner.io);
+  }
+
+  tcp::socket& socket() {
+    if constexpr (kTls) return stream_.next_layer();
+    else return stream_;
+  }
+
+  uint32_t mask_key() { return static_cast<uint32_t>(owner_.rng()); }
+
+  // The client is gone: a failure before it was established, a drop after.
+  void lose(const std::string& kind) {
+    if (phase == Phase::done) return;
+    Phase at = phase;
+    abort();
+    if (at == Phase::closing) {
+      owner_.on_close_finished(kind == "eof" || kind == "ws_close");
+      return;
+    }
+    owner_.on_lost(*this, at, kind);
+  }
+
+  void on_connected(const error_code& ec) {
+    if (phase != Phase::tcp_connect) return;
+    if (ec) return lose("tcp_connect_" + error_kind(ec));
+    if constexpr (kTls) {
+      phase = Phase::tls_handshake;
+      stream_.async_handshake(asio::ssl::stream_base::client,
+                              [this](const error_code& e) { on_tls_handshake(e); });
+    } else {
+      send_upgrade();
+    }
+  }
+
+  void on_tls_handshake(const error_code& ec) {
+    if (phase != Phase::tls_handshake) return;
+    if (ec) return lose("tls_handshake_" + error_kind(ec));
+    send_upgrade();
+  }
+
+  void send_upgrade() {
+    phase = Phase::upgrade;
+    std::string key = make_websocket_key();
+    expected_accept_ = websocket_accept_for(key);
+    queue_write(make_upgrade_request(owner_.url.host_header, owner_.url.request_target, key));
+    read_some();
+  }
+
+  void read_some() {
+    stream_.async_read_some(asio::buffer(read_buf_),
+                            [this](const error_code& ec, size_t n) { on_read(ec, n); });
+  }
+
+  void on_read(const error_code& ec, size_t n) {
+    if (phase == Phase::done) return;
+    if (ec) return lose(phase == Phase::established || phase == Phase::closing
+                            ? error_kind(ec)
+                            : std::string(phase_name(phase)) + "_" + error_kind(ec));
+    std::string_view bytes(read_buf_.data(), n);
+    if (phase == Phase::upgrade) {
+      http_buf_.append(bytes);
+      UpgradeResult r = check_upgrade_response(http_buf_, expected_accept_);
+      if (r.status == UpgradeStatus::need_more) return read_some();
+      if (r.status != UpgradeStatus::ok) return lose(upgrade_failure_kind(r));
+      reader_.append(std::string_view(http_buf_).substr(r.header_bytes));
+      std::string().swap(http_buf_);
+      std::string().swap(expected_accept_);
+      phase = Phase::eio_open;
+    } else {
+      reader_.append(bytes);
+    }
+    if (!drain_messages()) return;
+    read_some();
+  }
+
+  // Handles every complete message; false when the client is gone.
+  bool drain_messages() {
+    for (;;) {
+      auto m = reader_.next();
+      if (m.status == ServerFrameReader::Status::need_more) return true;
+      if (m.status == ServerFrameReader::Status::error) {
+        lose(std::string("ws_") + to_string(reader_.error()));
+        return false;
+      }
+      switch (m.opcode) {
+        case WsOpcode::ping: {
+          std::string frame;
+          append_client_frame(frame, WsOpcode::pong, m.payload, mask_key());
+          queue_write(frame);
+          break;
+        }
+        case WsOpcode::close:
+          if (phase != Phase::closing) {
+            std::string frame;
+            append_client_close(frame, 1000, mask_key());
+            queue_write(frame);  // best effort: the socket closes right after
+          }
+          lose("ws_close");
+          return false;
+        case WsOpcode::text:
+          if (!on_text(m.payload)) return false;
+          break;
+        default:  // binary attachments and pongs carry nothing we wait for
+          break;
+      }
+      if (phase == Phase::done) return false;
+    }
+  }
+
+  bool on_text(std::string_view text) {
+    std::string reply;
+    auto ev = sio_.on_text_message(text, reply);
+    if (!reply.empty() && phase != Phase::closing) {
+      std::string frame;
+      append_client_frame(frame, WsOpcode::text, reply, mask_key());
+      queue_write(frame);
+    }
+    using E = SocketIoClient::Event;
+    switch (ev) {
+      case E::opened:
+        if (phase == Phase::eio_open) phase = Phase::sio_connect;
+        return true;
+      case E::connected:
+        phase = Phase::established;
+        owner_.on_established(*this, sio_);
+        return true;
+      case E::ping:
+        ++owner_.report.pings_answered;
+        return true;
+      case E::event:
+        ++owner_.report.events_received;
+        return true;
+      case E::none:
+        return true;
+      case E::connect_error:
+        lose("sio_connect_error");
+        return false;
+      case E::server_disconnect:
+        lose(phase == Phase::closing ? "ws_close" : "server_disconnect");
+        return false;
+      case E::protocol_error:
+        if (phase == Phase::closing) return true;  // late traffic while closing is harmless
+        lose("protocol_error_" + std::string(phase_name(phase)));
+        return false;
+    }
+    return true;
+  }
+
+  // One write in flight; later bytes wait in out_pending_ and go out together.
+  void queue_write(std::string_view bytes) {
+    if (phase == Phase::done) return;
+    out_pending_.append(bytes);
+    if (!writing_) start_write();
+  }
+
+  void start_write() {
+    writing_ = true;
+    out_inflight_.swap(out_pending_);
+    asio::async_write(stream_, asio::buffer(out_inflight_),
+                      [this](const error_code& ec, size_t) { on_written(ec); });
+  }
+
+  void on_written(const error_code& ec) {
+    writing_ = false;
+    out_inflight_.clear();
+    if (phase == Phase::done) return;
+    if (ec) return lose("write_" + error_kind(ec));
+    if (!out_pending_.empty()) start_write();
+  }
+
+  Driver& owner_;
+  Stream stream_;
+  ServerFrameReader reader_;
+  SocketIoClient sio_;
+  std::string expected_accept_;
+  std::string http_buf_;
+  std::string out_pending_;
+  std::string out_inflight_;
+  bool writing_ = false;
+  std::array<char, 1024> read_buf_{};
+};
+
+void Driver::on_established(ClientBase& c, const SocketIoClient& sio) {
+  auto now = Clock::now();
+  ++report.established;
+  --inflight;
+  t_last_established = now;
+  report.handshake_ms.push_back(
+      static_cast<float>(std::chrono::duration<double, std::milli>(now - c.started_at).count()));
+  if (report.server_ping_interval_ms == 0) {
+    report.server_ping_interval_ms = sio.ping_interval_ms();
+    report.server_ping_timeout_ms = sio.ping_timeout_ms();
+  }
+  maybe_end_connect_phase();
+}
+
+void Driver::on_lost(ClientBase&, Phase at, const std::string& kind) {
+  if (at == Phase::established) {
+    ++report.dropped;
+    ++report.drops[kind];
+    return;
+  }
+  ++report.failed;
+  ++report.failures[kind];
+  --inflight;
+  maybe_end_connect_phase();
+}
+
+void Driver::on_close_finished(bool clean) {
+  if (clean) ++report.closed_cleanly;
+  if (closing_pending > 0 && --closing_pending == 0 && run_phase == RunPhase::closing) finish();
+}
+
+void Driver::launch_tick() {
+  if (run_phase != RunPhase::connecting) return;
+  const double elapsed = seconds_between(t_start, Clock::now());
+  const uint64_t due = std::min<uint64_t>(
+      opts.connections, static_cast<uint64_t>(std::floor(opts.rate * elapsed)) + 1);
+  while (report.started < due && inflight < opts.max_inflight) {
+    auto& c = clients[report.started];
+    ++report.started;
+    ++inflight;
+    std::optional<asio::ip::address> source;
+    if (!sources.empty()) source = sources[(report.started - 1) % sources.size()];
+    c->start(target, source);  // may fail synchronously and call on_lost()
+    if (run_phase != RunPhase::connecting) return;
+  }
+  if (report.started < opts.connections) {
+    launch_timer.expires_after(std::chrono::milliseconds(2));
+    launch_timer.async_wait([this](const error_code& ec) {
+      if (!ec) launch_tick();
+    });
+  }
+}
+
+void Driver::sweep_tick() {
+  const auto now = Clock::now();
+  if (run_phase == RunPhase::connecting) {
+    const auto timeout = std::chrono::milliseconds(opts.connect_timeout_ms);
+    for (size_t i = 0; i < report.started; ++i) {
+      auto& c = *clients[i];
+      if (c.phase > Phase::not_started && c.phase < Phase::established && now - c.started_at > timeout) {
+        Phase at = c.phase;
+        c.abort();
+        on_lost(c, at, std::string("timeout_") + phase_name(at));
+        if (run_phase != RunPhase::connecting) break;
+      }
+    }
+    if (opts.progress_ms > 0 && now - t_last_progress >= std::chrono::milliseconds(opts.progress_ms)) {
+      t_last_progress = now;
+      print_progress("connecting");
+    }
+  }
+  if (run_phase == RunPhase::finished) return;
+  sweep_timer.expires_after(std::chrono::milliseconds(100));
+  sweep_timer.async_wait([this](const error_code& ec) {
+    if (!ec) sweep_tick();
+  });
+}
+
+void Driver::maybe_end_connect_phase() {
+  if (run_phase != RunPhase::connecting) return;
+  if (report.established + report.failed < opts.connections) return;
+  launch_timer.cancel();
+  const auto now = Clock::now();
+  report.connect_phase_s = seconds_between(t_start, now);
+  const double span = seconds_between(t_start, t_last_established);
+  report.connect_rate_per_s = span > 0 ? static_cast<double>(report.established) / span : 0;
+  begin_hold();
+}
+
+void Driver::begin_hold() {
+  run_phase = RunPhase::holding;
+  t_hold_start = Clock::now();
+  report.phase = "holding";
+  print_progress("connected; holding");
+  if (!opts.ready_file.empty()) write_file_atomically(opts.ready_file, to_json(report, opts));
+  phase_timer.expires_after(std::chrono::milliseconds(opts.hold_ms));
+  phase_timer.async_wait([this](const error_code& ec) {
+    if (!ec) begin_closing();
+  });
+}
+
+void Driver::begin_closing() {
+  if (run_phase != RunPhase::holding) return;
+  run_phase = RunPhase::closing;
+  report.hold_s = seconds_between(t_hold_start, Clock::now());
+  phase_timer.cancel();
+  for (auto& c : clients) {
+    if (c->phase == Phase::established) ++closing_pending;
+  }
+  if (closing_pending == 0) return finish();
+  for (auto& c : clients) {
+    if (c->phase == Phase::established) c->begin_close();
+    if (run_phase != RunPhase::closing) return;
+  }
+  phase_timer.expires_after(std::chrono::milliseconds(opts.close_timeout_ms));
+  phase_timer.async_wait([this](const error_code& ec) {
+    if (!ec) {
+      report.close_timeouts = closing_pending;
+      finish();
+    }
+  });
+}
+
+void Driver::finish() {
+  if (run_phase == RunPhase::finished) return;
+  run_phase = RunPhase::finished;
+  report.phase = "done";
+  for (auto& c : clients) c->abort();
+  launch_timer.cancel();
+  sweep_timer.cancel();
+  phase_timer.cancel();
+  error_code ignored;
+  signals.cancel(ignored);
+  io.stop();
+}
+
+void Driver::write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << text;
+    if (!f.good()) {
+      std::fprintf(stderr, "wsgw-loadgen: cannot write %s\n", tmp.c_str());
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::fprintf(stderr, "wsgw-loadgen: cannot rename %s to %s\n", tmp.c_str(), path.c_str());
+  }
+}
+
+void Driver::print_progress(const char* what) {
+  if (opts.progress_ms == 0) return;
+  std::fprintf(stderr, "[loadgen%s%s] %.1fs %s: started %llu established %llu failed %llu inflight %llu\n",
+               opts.label.empty() ? "" : " ", opts.label.c_str(), seconds_between(t_start, Clock::now()),
+               what, static_cast<unsigned long long>(report.started),
+               static_cast<unsigned long long>(report.established),
+               static_cast<unsigned long long>(report.failed), static_cast<unsigned long long>(inflight));
+}
+
+void Driver::arm_signals() {
+  // First signal: end the current phase gracefully; a second one cuts the close short.
+  signals.async_wait([this](const error_code& e, int) {
+    if (e || run_phase == RunPhase::finished) return;
+    if (run_phase == RunPhase::connecting) {
+      // Stop launching; whatever is half-way counts as interrupted.
+      report.interrupted = true;
+      launch_timer.cancel();
+      for (size_t i = 0; i < report.started; ++i) {
+        auto& c = *clients[i];
+        if (c.phase > Phase::not_started && c.phase < Phase::established) {
+          c.abort();
+          ++report.failed;
+          ++report.failures["interrupted"];
+          --inflight;
+        }
+      }
+      report.connect_phase_s = seconds_between(t_start, Clock::now());
+      begin_hold();
+      begin_closing();
+    } else if (run_phase == RunPhase::holding) {
+      begin_closing();
+    } else {
+      finish();
+    }
+    if (run_phase != RunPhase::finished) arm_signals();
+  });
+}
+
+
+int Driver::run() {
+  raise_open_file_limit();
+  error_code ec;
+  tcp::resolver resolver(io);
+  auto results = resolver.resolve(tcp::v4(), url.host, std::to_string(url.port), ec);
+  if (ec || results.empty()) {
+    std::fprintf(stderr, "wsgw-loadgen: cannot resolve %s: %s\n", url.host.c_str(), ec.message().c_str());
+    return 2;
+  }
+  target = results.begin()->endpoint();
+  for (const auto& s : opts.source_addrs) {
+    auto addr = asio::ip::make_address(s, ec);
+    if (ec || !addr.is_v4()) {
+      std::fprintf(stderr, "wsgw-loadgen: bad source address '%s' (IPv4 expected)\n", s.c_str());
+      return 2;
+    }
+    sources.push_back(addr);
+  }
+  if (url.tls) {
+    ssl_ctx.set_verify_mode(asio::ssl::verify_none);
+    // Idle clients should not keep TLS record buffers either.
+    SSL_CTX_set_mode(ssl_ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+  }
+  clients.reserve(opts.connections);
+  for (uint32_t i = 0; i < opts.connections; ++i) {
+    if (url.tls) clients.push_back(std::make_unique<Client<SslStream>>(*this));
+    else clients.push_back(std::make_unique<Client<tcp::socket>>(*this));
+  }
+
+  arm_signals();
+
+  t_start = Clock::now();
+  t_last_progress = t_start;
+  t_last_established = t_start;
+  launch_tick();
+  sweep_tick();
+  io.run();
+  if (run_phase != RunPhase::finished) finish();
+  return 0;
+}
+
+}  // namespace
+
+LoadGenerator::LoadGenerator(LoadgenOptions options, TargetUrl url)
+    : options_(std::move(options)), url_(std::move(url)) {}
+
+LoadGenerator::~LoadGenerator() = default;
+
+int LoadGenerator::run() {
+  int setup_rc = 0;
+  {
+    Driver driver(options_, url_, report_);
+    setup_rc = driver.run();
+  }
+  if (setup_rc != 0) return setup_rc;
+  const bool complete = report_.established == options_.connections && report_.dropped == 0 &&
+                        !report_.interrupted;
+  return complete ? 0 : 1;
+}
+
+}  // namespace wsgw::loadgen

@@ -1,0 +1,58 @@
+#pragma once
+// Drives N Socket.IO clients from one io_context on one thread: starts them at a given
+// rate, times each handshake, holds the established ones idle (answering pings), closes
+// them, and reports. Coarse timeouts: one sweep timer for every client, no timer per client.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bench/loadgen/options.h"
+
+namespace wsgw::loadgen {
+
+// What the run saw; serialised by to_json().
+struct LoadReport {
+  std::string phase = "connecting";  // connecting | holding | done
+  uint64_t started = 0;
+  uint64_t established = 0;
+  uint64_t failed = 0;
+  std::map<std::string, uint64_t> failures;  // kind -> count, before a client was established
+  double connect_phase_s = 0;                // first start to the last client settled
+  double connect_rate_per_s = 0;             // established / (first start .. last established)
+  std::vector<float> handshake_ms;           // TCP connect start to Socket.IO CONNECT reply
+  uint64_t server_ping_interval_ms = 0;      // as announced in the first open packet
+  uint64_t server_ping_timeout_ms = 0;
+  double hold_s = 0;                         // how long the hold actually lasted
+  uint64_t dropped = 0;                      // established clients lost before the close
+  std::map<std::string, uint64_t> drops;     // kind -> count
+  uint64_t pings_answered = 0;
+  uint64_t events_received = 0;
+  uint64_t closed_cleanly = 0;   // close handshake completed (or server closed after our close)
+  uint64_t close_timeouts = 0;   // no close reply within --close-timeout
+  bool interrupted = false;      // a signal cut the connect phase short
+};
+
+std::string to_json(const LoadReport& report, const LoadgenOptions& options);
+
+class LoadGenerator {
+ public:
+  LoadGenerator(LoadgenOptions options, TargetUrl url);
+  ~LoadGenerator();
+  LoadGenerator(const LoadGenerator&) = delete;
+  LoadGenerator& operator=(const LoadGenerator&) = delete;
+
+  // Runs to the end; returns the process exit code: 0 when every client connected and
+  // stayed connected for the whole hold, 1 otherwise, 2 on a setup error.
+  int run();
+
+  const LoadReport& report() const { return report_; }
+
+ private:
+  LoadgenOptions options_;
+  TargetUrl url_;
+  LoadReport report_;
+};
+
+}  // namespace wsgw::loadgen

@@ -1,0 +1,51 @@
+#pragma once
+// wsgw-loadgen's command line, and the target URL it names.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wsgw::loadgen {
+
+// ws://HOST:PORT/PATH or wss://... as the load generator needs it.
+struct TargetUrl {
+  bool tls = false;
+  std::string host;          // as written (IPv4 literal or a name resolved once at start)
+  uint16_t port = 0;
+  std::string host_header;   // "host:port" for the Host header
+  std::string request_target;  // path plus "?EIO=4&transport=websocket" (and the URL's own query)
+};
+
+// Accepts ws:// and wss:// URLs with an explicit or default port (80/443) and a path
+// ("/socket.io/" when absent). Fails with `error` set on anything else.
+bool parse_target_url(std::string_view url, TargetUrl& out, std::string& error);
+
+struct LoadgenOptions {
+  std::string url = "ws://127.0.0.1:3000/socket.io/";
+  uint32_t connections = 1000;
+  double rate = 1000;                // new connections started per second
+  uint32_t max_inflight = 1000;      // handshakes in progress at once
+  std::vector<std::string> source_addrs;  // local addresses to bind, round-robin (empty = any)
+  uint64_t hold_ms = 10000;          // keep the connections open (SIGINT/SIGTERM ends it early)
+  uint64_t connect_timeout_ms = 15000;  // per connection: TCP connect to Socket.IO CONNECT ack
+  uint64_t close_timeout_ms = 3000;     // after the hold: wait for the servers' close replies
+  std::string nsp = "/";
+  uint64_t max_message_bytes = 1000000;
+  std::string json_path;             // final report
+  std::string ready_file;            // written (atomically) when the connect phase ends
+  std::string label;                 // names this process in logs and the report
+  uint64_t progress_ms = 1000;       // progress line period on stderr (0 = none)
+};
+
+struct OptionsResult {
+  bool ok = true;
+  bool help = false;
+  std::string text;  // the error, or the help text
+};
+
+// Parses argv (environment variables are ignored: the load generator is driven by scripts
+// that pass everything explicitly). Validates ranges and the URL.
+OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& out,
+                            TargetUrl& url_out);
+
+}  // namespace wsgw::loadgen

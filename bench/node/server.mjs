@@ -1,0 +1,161 @@
+// The reference server of the wsgw benchmarks: a stock Node.js Socket.IO 4.8 server with
+// the default `ws` engine, configured like ws-gateway is in the same benchmark (bench/README.md).
+//
+//   node server.mjs --listen 127.0.0.1:3000 [--ping-interval 25000] [--ping-timeout 20000]
+//   node server.mjs --tls-listen 127.0.0.1:3443 --tls-cert cert.pem --tls-key key.pem
+//                   [--admin-listen 127.0.0.1:3001]
+//
+// Besides Socket.IO on --path it answers GET /healthz (200 "ok") and GET /stats (JSON:
+// Engine.IO clients, sockets in "/", and process.memoryUsage()), on the client listener and,
+// when given, on the plain --admin-listen one (so a TLS run can be checked over plain HTTP).
+// Durations are milliseconds or take a unit (500ms, 25s, 2m).
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { Server } from 'socket.io';
+
+const HELP = `usage: node server.mjs (--listen HOST:PORT | --tls-listen HOST:PORT --tls-cert F --tls-key F)
+       [--admin-listen HOST:PORT] [--ping-interval 25s] [--ping-timeout 20s]
+       [--max-payload 1000000] [--path /socket.io/] [--connect-timeout 45s]`;
+
+function fail(message) {
+  process.stderr.write(`server.mjs: ${message}\n${HELP}\n`);
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = {
+    listen: '',
+    tlsListen: '',
+    tlsCert: '',
+    tlsKey: '',
+    adminListen: '',
+    pingInterval: 25000,
+    pingTimeout: 20000,
+    connectTimeout: 45000,
+    maxPayload: 1000000,
+    path: '/socket.io/',
+  };
+  const names = {
+    '--listen': 'listen',
+    '--tls-listen': 'tlsListen',
+    '--tls-cert': 'tlsCert',
+    '--tls-key': 'tlsKey',
+    '--admin-listen': 'adminListen',
+    '--ping-interval': 'pingInterval',
+    '--ping-timeout': 'pingTimeout',
+    '--connect-timeout': 'connectTimeout',
+    '--max-payload': 'maxPayload',
+    '--path': 'path',
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i];
+    if (arg === '-h' || arg === '--help') {
+      process.stdout.write(`${HELP}\n`);
+      process.exit(0);
+    }
+    let value;
+    const eq = arg.indexOf('=');
+    if (eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    } else {
+      value = argv[++i];
+    }
+    const key = names[arg];
+    if (!key) fail(`unknown option ${arg}`);
+    if (value === undefined) fail(`${arg} needs a value`);
+    opts[key] = value;
+  }
+  for (const key of ['pingInterval', 'pingTimeout', 'connectTimeout']) {
+    opts[key] = parseDurationMs(String(opts[key]), key);
+  }
+  opts.maxPayload = Number(opts.maxPayload);
+  if (!Number.isInteger(opts.maxPayload) || opts.maxPayload <= 0) fail('--max-payload must be a positive integer');
+  if (!opts.listen && !opts.tlsListen) fail('give --listen or --tls-listen');
+  if (opts.listen && opts.tlsListen) fail('give one of --listen and --tls-listen (one server per run)');
+  if (opts.tlsListen && (!opts.tlsCert || !opts.tlsKey)) fail('--tls-listen needs --tls-cert and --tls-key');
+  return opts;
+}
+
+function parseDurationMs(text, name) {
+  const m = /^(\d+)(ms|s|m)?$/.exec(text);
+  if (!m) fail(`bad duration for ${name}: ${text}`);
+  const n = Number(m[1]);
+  return m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60000 : n;
+}
+
+function parseHostPort(text) {
+  const colon = text.lastIndexOf(':');
+  const port = Number(text.slice(colon + 1));
+  if (colon < 0 || !Number.isInteger(port) || port < 0 || port > 65535) fail(`bad HOST:PORT ${text}`);
+  return { host: text.slice(0, colon) || '0.0.0.0', port };
+}
+
+const opts = parseArgs(process.argv.slice(2));
+let io;
+
+function adminHandler(req, res) {
+  const path = (req.url || '').split('?')[0];
+  if (req.method === 'GET' && path === '/healthz') {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.end('ok\n');
+  } else if (req.method === 'GET' && path === '/stats') {
+    const body = JSON.stringify({
+      engine_clients: io ? io.engine.clientsCount : 0,
+      sockets: io ? io.of('/').sockets.size : 0,
+      memory: process.memoryUsage(),
+      pid: process.pid,
+    });
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(body);
+  } else {
+    // Socket.IO's own requests never get here: engine.io intercepts its path on `server`.
+    res.writeHead(404, { 'Content-Type': 'text/plain' });
+    res.end('not found\n');
+  }
+}
+
+const server = opts.tlsListen
+  ? https.createServer({ cert: readFileSync(opts.tlsCert), key: readFileSync(opts.tlsKey) }, adminHandler)
+  : http.createServer(adminHandler);
+
+io = new Server(server, {
+  path: opts.path,
+  transports: ['websocket', 'polling'],
+  pingInterval: opts.pingInterval,
+  pingTimeout: opts.pingTimeout,
+  connectTimeout: opts.connectTimeout,
+  maxHttpBufferSize: opts.maxPayload,
+  perMessageDeflate: false,
+  httpCompression: false,
+  serveClient: false,
+  // wsEngine: the default, the `ws` package.
+});
+
+// Accept and keep every client, as the gateway does with --auth none.
+io.on('connection', () => {});
+
+const { host, port } = parseHostPort(opts.tlsListen || opts.listen);
+server.listen({ host, port, backlog: 4096 }, () => {
+  process.stderr.write(
+    `server.mjs: socket.io on ${opts.tlsListen ? 'https' : 'http'}://${host}:${server.address().port}${opts.path} ` +
+      `(node ${process.version}, pid ${process.pid})\n`,
+  );
+});
+
+let admin;
+if (opts.adminListen) {
+  const a = parseHostPort(opts.adminListen);
+  admin = http.createServer(adminHandler);
+  admin.listen({ host: a.host, port: a.port });
+}
+
+function shutdown() {
+  io.close();
+  if (admin) admin.close();
+  // Do not wait for idle clients to go: the benchmark driver closes them itself.
+  setTimeout(() => process.exit(0), 200).unref();
+}
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
