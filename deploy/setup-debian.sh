@@ -12,13 +12,19 @@ packages=(
   rapidjson-dev libsimdjson-dev libmsgpack-cxx-dev
   librdkafka-dev libhiredis-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   clang libclang-rt-14-dev
-  redis-server nodejs npm python3
+  redis-server python3
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Node.js >= 20 with npm: keep one that is already there (e.g. NodeSource's nodejs, which
+# bundles npm and conflicts with Debian's npm package); otherwise take Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null ||
+   [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 18 ]; then
+  missing+=(nodejs npm)
+fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=""
