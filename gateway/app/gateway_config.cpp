@@ -28,6 +28,8 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
               c.max_payload);
   o.add_bytes("max-queue-bytes", "per-connection send queue limit (then: slow_consumer)",
               c.max_queue_bytes);
+  o.add("max-connections", "sessions this process accepts before answering 503 (0 = no limit)",
+        c.max_connections);
   o.add_choice("auth", "client authentication", c.auth, {"none", "jwt"});
   o.add("jwt-secret", "HS256 secret for --auth jwt", c.jwt_secret).secret();
   o.add("cors-origins", "allowed browser origins, comma-separated (empty = any)", c.cors_origins);

@@ -51,6 +51,7 @@ namespace {
 constexpr uint32_t kLingerMs = 2000;
 constexpr int kMaxReadsPerWakeup = 4;
 constexpr int kMaxIov = 64;
+constexpr size_t kMaxDirectBytes = 64 * 1024;  // unsent pongs and probe replies
 
 ServerContext& ctx_of(Worker& w) { return w.server(); }
 }  // namespace
@@ -494,6 +495,12 @@ void Connection::handle_engine(bool raw_endpoint, std::string_view query) {
   if (!q.has_sid) {
     if (ctx.draining.load(std::memory_order_relaxed))
       return respond_engine_error(503, EngineError::bad_request, "Server is shutting down");
+    if (ctx.http.max_sessions) {
+      size_t live = 0;
+      for (auto& w : ctx.workers) live += w->session_count();
+      if (live >= ctx.http.max_sessions)
+        return respond_engine_error(503, EngineError::bad_request, "Server is full");
+    }
     if (!q.websocket && req.method() != http::verb::get)
       return respond_engine_error(400, EngineError::bad_handshake_method);
     return q.websocket ? open_websocket(q, raw_endpoint) : open_polling(q, raw_endpoint);
@@ -742,6 +749,11 @@ bool Connection::on_binary(std::string_view bytes) {
 }
 
 bool Connection::on_ping(std::string_view payload) {
+  // A client that pings without reading our pongs must not grow this buffer without bound.
+  if (direct_.size() - direct_off_ > kMaxDirectBytes) {
+    fail_ws(ws::CloseCode::policy_violation, Disconnect::slow_consumer);
+    return false;
+  }
   direct_ += ws::make_frame(ws::Opcode::pong, payload);
   return true;
 }

@@ -13,6 +13,8 @@ namespace wsgw::session {
 namespace {
 
 constexpr size_t kMaxAttachmentBytesFactor = 1;  // attachments count against maxPayload once
+// With --namespaces '*' a client could otherwise open sockets without limit.
+constexpr size_t kMaxNamespacesPerSession = 32;
 
 // The token a client put in its CONNECT auth payload: {"token": "..."}.
 std::string token_from_auth(std::string_view auth_json) {
@@ -161,6 +163,7 @@ void SocketIoSession::handle_connect(sio::Packet& p) {
   };
   if (!ctx_.app->namespace_exists(p.nsp)) return refuse("Invalid namespace", {});
   if (find(p.nsp)) return;  // already connected: a repeated CONNECT changes nothing
+  if (sockets_.size() >= kMaxNamespacesPerSession) return refuse("Too many namespaces", {});
   std::string user_id, reason;
   std::vector<std::string> rooms;
   if (!authenticate(p.data, user_id, rooms, reason)) {

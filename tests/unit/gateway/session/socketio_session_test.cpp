@@ -73,6 +73,19 @@ TEST_F(SocketIoSessionTest, UnknownNamespaceGetsConnectError) {
   EXPECT_FALSE(engine->closed());
 }
 
+TEST_F(SocketIoSessionTest, NamespacesPerConnectionAreBounded) {
+  struct AnyNamespace : RecordingApp {
+    bool namespace_exists(std::string_view) override { return true; }
+  } any;
+  ctx.app = &any;
+  open(eio::Version::v4);
+  for (int i = 0; i < 40; ++i) engine->ws_text(ws, "40/n" + std::to_string(i) + ",");
+  ASSERT_EQ(ws.sent.size(), 40u);
+  EXPECT_EQ(ws.sent[31].rfind("40/n31,", 0), 0u);
+  EXPECT_EQ(ws.sent[32], "44/n32,{\"message\":\"Too many namespaces\"}");
+  EXPECT_FALSE(engine->closed());
+}
+
 TEST_F(SocketIoSessionTest, EventsAcksAndIgnoredNamespaces) {
   open(eio::Version::v4);
   engine->ws_text(ws, "40");
