@@ -33,13 +33,15 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages for the interop tests (real socket.io clients) into a local folder.
-if [ -f "$here/tests/interop/package-lock.json" ]; then
-  stamp="$here/tests/interop/node_modules/.wsgw-lock-stamp"
-  if [ ! -f "$stamp" ] || ! cmp -s "$here/tests/interop/package-lock.json" "$stamp"; then
-    echo "setup: npm ci in tests/interop"
-    (cd "$here/tests/interop" && npm ci --no-audit --no-fund --loglevel=error)
-    cp "$here/tests/interop/package-lock.json" "$stamp"
+# npm packages into local folders: real socket.io clients for the interop tests, the Node
+# Socket.IO server the benchmarks compare against.
+for dir in tests/interop bench/node; do
+  [ -f "$here/$dir/package-lock.json" ] || continue
+  stamp="$here/$dir/node_modules/.wsgw-lock-stamp"
+  if [ ! -f "$stamp" ] || ! cmp -s "$here/$dir/package-lock.json" "$stamp"; then
+    echo "setup: npm ci in $dir"
+    (cd "$here/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$here/$dir/package-lock.json" "$stamp"
   fi
-fi
+done
 echo "setup: ok"

@@ -2,11 +2,15 @@
 # The one command that runs every test of wsgw on a fresh Debian 12 machine:
 #   1. installs what is missing (deploy/setup-debian.sh),
 #   2. builds everything (build/),
-#   3. unit tests (ctest),
-#   4. fuzz targets built with clang, each run briefly (build-fuzz/),
-#   5. interop tests: unmodified npm clients against the running daemon.
-# Ends with a line "N passed, N failed" and exits non-zero on any failure.
-# Knobs: WSGW_FUZZ_SECONDS (default 15 per target), WSGW_SKIP_FUZZ=1, WSGW_SKIP_INTEROP=1.
+#   3. unit tests (ctest: one GoogleTest binary per module),
+#   4. fuzz targets built with clang (build-fuzz/), each run briefly,
+#   5. interop tests: unmodified npm clients against the running daemon,
+#   6. the idle-memory benchmark in its --quick form (checks the benchmark works; no timing
+#      is asserted, and the committed results in bench/results/ are not touched).
+# Ends with "N passed, N failed" (ctest binaries + fuzz targets + interop tests + benchmark) and
+# exits non-zero on any failure.
+# Knobs: WSGW_FUZZ_SECONDS (default 15 per target), WSGW_SKIP_FUZZ=1, WSGW_SKIP_INTEROP=1,
+#        WSGW_SKIP_BENCH=1.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,48 +19,61 @@ passed=0
 failed=0
 failures=()
 step() { echo; echo "=== $* ==="; }
-record() {  # record NAME EXIT_CODE
-  if [ "$2" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+count() {  # count NAME PASSED FAILED
+  passed=$((passed + $2)); failed=$((failed + $3))
+  if [ "$3" -gt 0 ]; then failures+=("$1"); fi
 }
+logs=$root/build/test-logs
 
 step "setup"
-deploy/setup-debian.sh || { echo "setup failed"; exit 1; }
+deploy/setup-debian.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
 
 step "build"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null || exit 1
-cmake --build build -j"$jobs" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+  cmake --build build -j"$jobs" || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p "$logs"
 
 step "unit tests"
-(cd build && ctest -L unit --output-on-failure -j"$jobs")
-record unit-tests $?
+(cd build && ctest -L unit --output-on-failure -j"$jobs") | tee "$logs/ctest.log"
+total=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\2/p' "$logs/ctest.log")
+bad=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/p' "$logs/ctest.log")
+if [ -z "$total" ]; then count unit-tests 0 1; else count unit-tests $((total - bad)) "$bad"; fi
 
 if [ "${WSGW_SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzz targets (clang, ${WSGW_FUZZ_SECONDS:-15}s each)"
-  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DWSGW_FUZZ=ON >/dev/null && cmake --build build-fuzz -j"$jobs" --target fuzz_all >/dev/null
-  fuzz_build=$?
-  record fuzz-build $fuzz_build
-  if [ $fuzz_build -eq 0 ]; then
+  if CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+       -DWSGW_FUZZ=ON >/dev/null && cmake --build build-fuzz -j"$jobs" --target fuzz_all >/dev/null; then
     while IFS= read -r target; do
       name=$(basename "$target")
-      corpus="tests/fuzz/corpus/$name"
       work=$(mktemp -d)
-      [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
+      [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name"/. "$work"/
       echo "fuzz: $name"
-      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$target" -max_total_time="${WSGW_FUZZ_SECONDS:-15}" -print_final_stats=0 "$work" \
-        >"build-fuzz/$name.log" 2>&1
-      rc=$?
-      [ $rc -ne 0 ] && tail -40 "build-fuzz/$name.log"
-      record "fuzz:$name" $rc
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 "$target" \
+        -max_total_time="${WSGW_FUZZ_SECONDS:-15}" -print_final_stats=0 "$work" >"$logs/$name.log" 2>&1
+      if [ $? -eq 0 ]; then count "fuzz:$name" 1 0; else tail -40 "$logs/$name.log"; count "fuzz:$name" 0 1; fi
       rm -rf "$work"
     done < <(find build-fuzz -type f -name '*_fuzz' -perm -u+x | sort)
+  else
+    count fuzz-build 0 1
   fi
 fi
 
-if [ "${WSGW_SKIP_INTEROP:-0}" != 1 ] && [ -x tests/interop/run.sh ]; then
+if [ "${WSGW_SKIP_INTEROP:-0}" != 1 ]; then
   step "interop tests (socket.io-client, engine.io-client against ws-gateway)"
-  WSGW_TARGET=gateway WSGW_GATEWAY_BIN="$root/build/gateway/app/ws-gateway" tests/interop/run.sh
-  record interop $?
+  WSGW_TARGET=gateway WSGW_GATEWAY_BIN="$root/build/gateway/app/ws-gateway" tests/interop/run.sh \
+    | tee "$logs/interop.log"
+  rc=${PIPESTATUS[0]}
+  p=$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$logs/interop.log" | tail -1)
+  f=$(sed -nE 's/^ℹ fail ([0-9]+)$/\1/p' "$logs/interop.log" | tail -1)
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  count interop "${p:-0}" "$f"
+fi
+
+if [ "${WSGW_SKIP_BENCH:-0}" != 1 ]; then
+  step "idle-memory benchmark (--quick: proves the benchmark runs; numbers are not asserted)"
+  python3 bench/run-idle-memory.py --build-dir build --quick
+  if [ $? -eq 0 ]; then count bench-quick 1 0; else count bench-quick 0 1; fi
 fi
 
 echo

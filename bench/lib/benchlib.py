@@ -559,4 +559,5 @@ def summarize_loadgen(reports: list[dict]) -> dict:
         "closed_cleanly": sum(r.get("closed_cleanly", 0) for r in reports),
         "close_timeouts": sum(r.get("close_timeouts", 0) for r in reports),
         "server_ping_interval_ms": max(r.get("server_ping_interval_ms", 0) for r in reports),
+        "client_rss_bytes_max": max(r.get("client_rss_bytes", 0) for r in reports),
     }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -144,6 +145,16 @@ double percentile(std::vector<float> sorted, double q) {
   return sorted[std::min(idx, sorted.size() - 1)];
 }
 
+// This process's VmRSS (0 when /proc is unreadable): shows what the clients cost.
+uint64_t own_rss_bytes() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+  }
+  return 0;
+}
+
 // Lets one process hold as many sockets as the hard limit allows.
 void raise_open_file_limit() {
   rlimit lim{};
@@ -196,6 +207,7 @@ std::string to_json(const LoadReport& r, const LoadgenOptions& o) {
   append_counts(out, r.drops);
   out.append(",\n  \"pings_answered\": ").append(std::to_string(r.pings_answered));
   out.append(",\n  \"events_received\": ").append(std::to_string(r.events_received));
+  out.append(",\n  \"client_rss_bytes\": ").append(std::to_string(r.client_rss_bytes));
   out.append(",\n  \"closed_cleanly\": ").append(std::to_string(r.closed_cleanly));
   out.append(",\n  \"close_timeouts\": ").append(std::to_string(r.close_timeouts));
   out.append("\n}\n");
@@ -532,7 +544,9 @@ void Driver::launch_tick() {
   const uint64_t due = std::min<uint64_t>(
       opts.connections, static_cast<uint64_t>(std::floor(opts.rate * elapsed)) + 1);
   while (report.started < due && inflight < opts.max_inflight) {
-    auto& c = clients[report.started];
+    if (url.tls) clients.push_back(std::make_unique<Client<SslStream>>(*this));
+    else clients.push_back(std::make_unique<Client<tcp::socket>>(*this));
+    auto& c = clients.back();
     ++report.started;
     ++inflight;
     std::optional<asio::ip::address> source;
@@ -588,6 +602,7 @@ void Driver::begin_hold() {
   run_phase = RunPhase::holding;
   t_hold_start = Clock::now();
   report.phase = "holding";
+  report.client_rss_bytes = own_rss_bytes();
   print_progress("connected; holding");
   if (!opts.ready_file.empty()) write_file_atomically(opts.ready_file, to_json(report, opts));
   phase_timer.expires_after(std::chrono::milliseconds(opts.hold_ms));
@@ -708,11 +723,7 @@ int Driver::run() {
     // Idle clients should not keep TLS record buffers either.
     SSL_CTX_set_mode(ssl_ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
   }
-  clients.reserve(opts.connections);
-  for (uint32_t i = 0; i < opts.connections; ++i) {
-    if (url.tls) clients.push_back(std::make_unique<Client<SslStream>>(*this));
-    else clients.push_back(std::make_unique<Client<tcp::socket>>(*this));
-  }
+  clients.reserve(opts.connections);  // clients themselves are made when they start
 
   arm_signals();
 

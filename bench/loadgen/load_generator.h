@@ -32,6 +32,7 @@ struct LoadReport {
   uint64_t closed_cleanly = 0;   // close handshake completed (or server closed after our close)
   uint64_t close_timeouts = 0;   // no close reply within --close-timeout
   bool interrupted = false;      // a signal cut the connect phase short
+  uint64_t client_rss_bytes = 0; // the load generator's own VmRSS when the hold began
 };
 
 std::string to_json(const LoadReport& report, const LoadgenOptions& options);

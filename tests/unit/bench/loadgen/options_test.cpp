@@ -1,0 +1,76 @@
+#include "bench/loadgen/options.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace wsgw::loadgen {
+namespace {
+
+TEST(TargetUrl, PlainAndTlsWithDefaults) {
+  TargetUrl t;
+  std::string err;
+  ASSERT_TRUE(parse_target_url("ws://127.0.0.1:3000/socket.io/", t, err)) << err;
+  EXPECT_FALSE(t.tls);
+  EXPECT_EQ(t.host, "127.0.0.1");
+  EXPECT_EQ(t.port, 3000);
+  EXPECT_EQ(t.host_header, "127.0.0.1:3000");
+  EXPECT_EQ(t.request_target, "/socket.io/?EIO=4&transport=websocket");
+
+  ASSERT_TRUE(parse_target_url("wss://localhost", t, err)) << err;
+  EXPECT_TRUE(t.tls);
+  EXPECT_EQ(t.port, 443);
+  EXPECT_EQ(t.request_target, "/socket.io/?EIO=4&transport=websocket");
+
+  ASSERT_TRUE(parse_target_url("ws://h:80/custom/path/?token=abc", t, err)) << err;
+  EXPECT_EQ(t.request_target, "/custom/path/?EIO=4&transport=websocket&token=abc");
+}
+
+TEST(TargetUrl, RejectsWhatItCannotUse) {
+  TargetUrl t;
+  std::string err;
+  for (const char* bad : {"http://127.0.0.1:3000/", "ws://", "ws://:3000/", "ws://h:0/", "ws://h:70000/",
+                          "ws://h:12x/", "ws://[::1]:3000/", "ws://user@h/", "ws://h/a b"}) {
+    EXPECT_FALSE(parse_target_url(bad, t, err)) << bad;
+    EXPECT_FALSE(err.empty()) << bad;
+  }
+}
+
+OptionsResult parse(std::vector<const char*> args, LoadgenOptions& o, TargetUrl& t) {
+  args.insert(args.begin(), "wsgw-loadgen");
+  return parse_options(static_cast<int>(args.size()), args.data(), o, t);
+}
+
+TEST(LoadgenOptions, ParsesTheDocumentedExample) {
+  LoadgenOptions o;
+  TargetUrl t;
+  auto r = parse({"--url", "ws://127.0.0.1:3000/socket.io/", "--connections", "5000", "--rate", "2000",
+                  "--source-addrs", "127.0.0.2,127.0.0.3", "--hold", "20s", "--json", "out.json"},
+                 o, t);
+  ASSERT_TRUE(r.ok) << r.text;
+  EXPECT_EQ(o.connections, 5000u);
+  EXPECT_DOUBLE_EQ(o.rate, 2000);
+  EXPECT_EQ(o.source_addrs, (std::vector<std::string>{"127.0.0.2", "127.0.0.3"}));
+  EXPECT_EQ(o.hold_ms, 20000u);
+  EXPECT_EQ(o.json_path, "out.json");
+  EXPECT_EQ(t.port, 3000);
+}
+
+TEST(LoadgenOptions, HelpAndErrors) {
+  LoadgenOptions o;
+  TargetUrl t;
+  auto h = parse({"--help"}, o, t);
+  EXPECT_TRUE(h.help);
+  EXPECT_NE(h.text.find("--source-addrs"), std::string::npos);
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"--connections", "0"}, {"--rate", "0"}, {"--rate", "-5"}, {"--url", "http://x/"},
+           {"--namespace", "custom"}, {"--hold", "soon"}, {"--no-such-flag", "1"}, {"--max-inflight", "0"}}) {
+    LoadgenOptions fresh;
+    auto r = parse(bad, fresh, t);
+    EXPECT_FALSE(r.ok) << bad[0];
+    EXPECT_FALSE(r.text.empty());
+  }
+}
+
+}  // namespace
+}  // namespace wsgw::loadgen
