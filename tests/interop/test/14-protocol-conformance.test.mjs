@@ -242,29 +242,26 @@ describe('protocol conformance (raw frames, suite settings)', { skip: !isGateway
       ws.send('42["message",1,"2",{"3":[true]}]');
       assert.equal(await ws.nextNonPing(), '42["message-back",1,"2",{"3":[true]}]');
     });
-    it('binary event: header and both attachments come back', async () => {
+    const PLACEHOLDERS = '{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}';
+    /** Sends a binary packet with attachments [1,2,3] and [4,5,6]; checks the answer has them. */
+    async function binaryRoundTrip(header, expectedHeader) {
       const ws = await socketIo();
-      ws.send('452-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+      ws.send(header);
       ws.send(Uint8Array.from([1, 2, 3]));
       ws.send(Uint8Array.from([4, 5, 6]));
-      assert.equal(await ws.nextNonPing(), '452-["message-back",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
+      assert.equal(await ws.nextNonPing(), expectedHeader);
       assert.deepEqual([...await ws.nextNonPing()], [1, 2, 3]);
       assert.deepEqual([...await ws.nextNonPing()], [4, 5, 6]);
-    });
+    }
+    it('binary event: header and both attachments come back', () =>
+      binaryRoundTrip(`452-["message",${PLACEHOLDERS}]`, `452-["message-back",${PLACEHOLDERS}]`));
     it('ack with the same arguments', async () => {
       const ws = await socketIo();
       ws.send('42456["message-with-ack",1,"2",{"3":[false]}]');
       assert.equal(await ws.nextNonPing(), '43456[1,"2",{"3":[false]}]');
     });
-    it('binary ack', async () => {
-      const ws = await socketIo();
-      ws.send('452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
-      ws.send(Uint8Array.from([1, 2, 3]));
-      ws.send(Uint8Array.from([4, 5, 6]));
-      assert.equal(await ws.nextNonPing(), '462-789[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]');
-      assert.deepEqual([...await ws.nextNonPing()], [1, 2, 3]);
-      assert.deepEqual([...await ws.nextNonPing()], [4, 5, 6]);
-    });
+    it('binary ack', () =>
+      binaryRoundTrip(`452-789["message-with-ack",${PLACEHOLDERS}]`, `462-789[${PLACEHOLDERS}]`));
     for (const bad of ['4abc', '42{}', '42abc["message-with-ack",1,"2",{"3":[false]}]', '4abc before connect']) {
       it(`malformed packet ${JSON.stringify(bad)} closes the connection`, async () => {
         let ws;
