@@ -523,7 +523,7 @@ void Connection::handle_engine(bool raw_endpoint, std::string_view query) {
       session_ = nullptr;
       return fail_ws(ws::CloseCode::policy_violation, Disconnect::bad_request);
     }
-    return;
+    return consume_pipelined_frames();
   }
   if (req.method() == http::verb::get) {
     using E = session::EngineSession::PollError;
@@ -594,6 +594,7 @@ void Connection::open_websocket(const EngineQuery& q, bool raw_endpoint) {
   auto& ref = worker_.add_session(std::move(s));
   session_ = &ref;
   ref.start_websocket(*this);
+  consume_pipelined_frames();
 }
 
 bool Connection::accept_websocket(eio::Version v) {
@@ -619,12 +620,15 @@ bool Connection::accept_websocket(eio::Version v) {
   phase_ = Phase::websocket;
   wait_readable();
   flush_ws();
-  if (!partial_.empty() && phase_ == Phase::websocket) {
-    std::string pending = std::move(partial_);
-    partial_.clear();
-    ws_input(pending.data(), pending.size());
-  }
   return true;
+}
+
+void Connection::consume_pipelined_frames() {
+  // Frames a client sent right behind its upgrade request, once the session is attached.
+  if (partial_.empty() || phase_ != Phase::websocket) return;
+  std::string pending = std::move(partial_);
+  partial_.clear();
+  ws_input(pending.data(), pending.size());
 }
 
 void Connection::migrate_to(uint32_t worker_index) {

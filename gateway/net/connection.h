@@ -83,6 +83,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void open_polling(const EngineQuery& q, bool raw_endpoint);
   void open_websocket(const EngineQuery& q, bool raw_endpoint);
   bool accept_websocket(eio::Version v);
+  void consume_pipelined_frames();
   void migrate_to(uint32_t worker_index);
   // Closes a session wherever it lives (posting to its worker when that is not this one).
   void close_session(uint64_t sid, session::Disconnect why);

@@ -4,6 +4,7 @@
 // written from the protocol documents; messages are read through a queue so frames that arrive
 // in one TCP segment are never missed.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { isGateway, itExitsCleanlyOnSigterm, startServer } from '../lib/harness.mjs';
@@ -280,6 +281,25 @@ describe('protocol conformance (raw frames, suite settings)', { skip: !isGateway
       assert.equal(r.status, 200);
       assert.equal(await a.nextNonPing(), '42["news",{"n":1}]');
       assert.equal(await b.nextNonPing(), '42["news",{"n":1}]');
+    });
+    it('frames sent right behind the upgrade request (same TCP write) are not lost', async () => {
+      const { port } = new URL(http);
+      const socket = net.connect(Number(port), '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      const mask = Buffer.from([1, 2, 3, 4]);
+      const payload = Buffer.from('40');
+      const masked = Buffer.from(payload.map((b, i) => b ^ mask[i % 4]));
+      const frame = Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+      socket.write(Buffer.concat([Buffer.from(
+        'GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n' +
+        'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'), frame]));
+      let received = '';
+      const deadline = Date.now() + TIMEOUT_MS;
+      socket.on('data', (d) => { received += d.toString('latin1'); });
+      while (!received.includes('40{"sid"') && Date.now() < deadline) await sleep(20);
+      socket.destroy();
+      assert.ok(received.startsWith('HTTP/1.1 101'), received.slice(0, 40));
+      assert.ok(received.includes('40{"sid"'), 'the CONNECT that followed the upgrade should be answered');
     });
     it('/admin/broadcast rejects a body that is not a JSON array', async () => {
       const r = await fetch(`${http}/admin/broadcast?event=news`, { method: 'POST', body: '{"n":1}' });
