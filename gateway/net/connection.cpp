@@ -406,7 +406,7 @@ bool Connection::admin_allowed() const {
 }
 
 void Connection::admin_broadcast(std::string_view query) {
-  // POST /admin/broadcast?event=E[&nsp=/][&room=R][&volatile=1], body = JSON array of the
+  // POST /admin/broadcast?event=E[&nsp=/][&room=R|&user=U|&sid=S][&volatile=1], body = JSON array of the
   // event's arguments. Encoded once here, then queued by every worker for its local targets.
   // An operator and benchmark tool for single-node use; the cluster pushes through ws-api.
   auto& ctx = ctx_of(worker_);
@@ -424,16 +424,24 @@ void Connection::admin_broadcast(std::string_view query) {
     r.body = R"({"error":"POST with ?event=NAME and a JSON array body"})";
     return respond(std::move(r));
   }
-  std::string nsp = query_param(query, "nsp").value_or("/");
-  std::string room = query_param(query, "room").value_or("");
-  const bool is_volatile = query_param(query, "volatile").value_or("") == "1";
-  auto msg = session::make_socketio_message(
-      sio::encode_event(nsp, *event, body.substr(1, body.size() - 2)));
-  for (auto& w : ctx.workers) {
-    boost::asio::post(w->io(), [w = w.get(), msg, nsp, room, is_volatile] {
-      w->broadcast(nsp, room, msg, is_volatile);
-    });
+  auto d = std::make_shared<session::Delivery>();
+  d->nsp = query_param(query, "nsp").value_or("/");
+  using Target = session::Delivery::Target;
+  if (auto room = query_param(query, "room")) {
+    d->target = Target::room;
+    d->key = std::move(*room);
+  } else if (auto user = query_param(query, "user")) {
+    d->target = Target::user;
+    d->key = std::move(*user);
+  } else if (auto sid = query_param(query, "sid")) {
+    d->target = Target::socket;
+    d->key = std::move(*sid);
   }
+  d->is_volatile = query_param(query, "volatile").value_or("") == "1";
+  d->msg = session::make_socketio_message(
+      sio::encode_event(d->nsp, *event, body.substr(1, body.size() - 2)));
+  for (auto& w : ctx.workers)
+    boost::asio::post(w->io(), [w = w.get(), d] { w->deliver(*d); });
   r.body = R"({"queued":true,"workers":)" + std::to_string(ctx.workers.size()) + "}";
   respond(std::move(r));
 }

@@ -16,8 +16,9 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/util/timer_wheel.h"
+#include "gateway/session/delivery.h"
 #include "gateway/session/engine_session.h"
-#include "gateway/session/rooms.h"
+#include "gateway/session/local_index.h"
 
 namespace wsgw::net {
 
@@ -48,10 +49,9 @@ class Worker final : public session::SessionHost {
 
   void start();  // arms the timer tick; call from the worker's thread or before run()
 
-  // Sends one pre-encoded message to every local socket of `nsp` (room empty) or of one room.
+  // Queues one pre-encoded message for this worker's sockets of the delivery's target.
   // Call on this worker's thread. Returns the number of sockets it was queued for.
-  size_t broadcast(std::string_view nsp, std::string_view room, const session::WireMessagePtr& msg,
-                   bool is_volatile);
+  size_t deliver(const session::Delivery& d);
 
   // session::SessionHost
   uint64_t now_ms() override;
@@ -61,7 +61,7 @@ class Worker final : public session::SessionHost {
   const session::SessionConfig& session_config() override;
   session::GatewayMetrics* metrics() override;
   const session::WireMessagePtr& ping_message() override { return ping_; }
-  session::RoomIndex* rooms() override { return &rooms_; }
+  session::LocalIndex* local_index() override { return &local_index_; }
 
   static constexpr size_t kReadBufferSize = 64 * 1024;
   static constexpr size_t kWriteScratchSize = 16 * 1024;  // one TLS record of coalesced frames
@@ -83,7 +83,7 @@ class Worker final : public session::SessionHost {
   bool deferred_posted_ = false;
   std::atomic<size_t> live_sessions_{0};
   session::WireMessagePtr ping_;
-  session::RoomIndex rooms_;
+  session::LocalIndex local_index_;
 };
 
 }  // namespace wsgw::net

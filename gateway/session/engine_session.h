@@ -22,7 +22,7 @@
 namespace wsgw::session {
 
 class EngineSession;
-class RoomIndex;
+class LocalIndex;
 struct GatewayMetrics;
 
 // Settings shared by every session of a server.
@@ -46,8 +46,8 @@ class SessionHost {
   virtual GatewayMetrics* metrics() = 0;  // may be null in tests
   // Shared, pre-built heartbeat message (one allocation per worker, not per ping).
   virtual const WireMessagePtr& ping_message() = 0;
-  // Room membership of this thread's sockets (null when rooms are not supported, e.g. tests).
-  virtual RoomIndex* rooms() { return nullptr; }
+  // This thread's sockets by id, user and room (null where unsupported).
+  virtual LocalIndex* local_index() { return nullptr; }
 
  protected:
   ~SessionHost() = default;

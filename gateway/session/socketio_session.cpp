@@ -6,7 +6,7 @@
 #include <rapidjson/document.h>
 
 #include "gateway/session/gateway_metrics.h"
-#include "gateway/session/rooms.h"
+#include "gateway/session/local_index.h"
 #include "gateway/socketio/json.h"
 
 namespace wsgw::session {
@@ -35,7 +35,7 @@ bool NamespaceSocket::may_join(std::string_view room) const {
 }
 
 bool NamespaceSocket::join(std::string_view room) {
-  RoomIndex* index = owner_.engine().host().rooms();
+  LocalIndex* index = owner_.engine().host().local_index();
   if (!index || !may_join(room)) return false;
   if (!index->join(nsp_, room, this)) return false;
   rooms_.emplace_back(room);
@@ -43,7 +43,7 @@ bool NamespaceSocket::join(std::string_view room) {
 }
 
 bool NamespaceSocket::leave(std::string_view room) {
-  RoomIndex* index = owner_.engine().host().rooms();
+  LocalIndex* index = owner_.engine().host().local_index();
   auto it = std::find(rooms_.begin(), rooms_.end(), room);
   if (!index || it == rooms_.end()) return false;
   index->leave(nsp_, room, this);
@@ -51,9 +51,11 @@ bool NamespaceSocket::leave(std::string_view room) {
   return true;
 }
 
-void NamespaceSocket::leave_all() {
-  if (RoomIndex* index = owner_.engine().host().rooms())
+void NamespaceSocket::unregister() {
+  if (LocalIndex* index = owner_.engine().host().local_index()) {
     for (const auto& r : rooms_) index->leave(nsp_, r, this);
+    index->remove_socket(this);
+  }
   rooms_.clear();
 }
 
@@ -70,7 +72,7 @@ SocketIoSession::SocketIoSession(SocketIoContext& ctx, std::string handshake_tok
     : ctx_(ctx), handshake_token_(std::move(handshake_token)) {}
 
 SocketIoSession::~SocketIoSession() {
-  for (auto& s : sockets_) s->leave_all();  // never leave dangling members in the room index
+  for (auto& s : sockets_) s->unregister();  // never leave dangling members in the room index
 }
 
 sio::ProtocolVersion SocketIoSession::protocol() const {
@@ -145,7 +147,7 @@ void SocketIoSession::handle_packet(sio::Packet& p, std::span<const std::string>
                              [&](auto& s) { return s.get() == sock; });
       auto owned = std::move(*it);
       sockets_.erase(it);
-      owned->leave_all();
+      owned->unregister();
       if (auto* m = engine_->host().metrics()) m->socketio_sockets.dec();
       ctx_.app->on_disconnect(*owned, "client namespace disconnect");
       return;
@@ -178,6 +180,7 @@ void SocketIoSession::handle_connect(sio::Packet& p) {
   engine_->send(make_socketio_message(sio::encode_connect_ok(proto, p.nsp, sock->sid())));
   auto& ref = *sock;
   sockets_.push_back(std::move(sock));
+  if (LocalIndex* index = engine_->host().local_index()) index->add_socket(&ref);
   if (auto* m = engine_->host().metrics()) m->socketio_sockets.inc();
   ctx_.app->on_connect(ref, p.data);
 }
@@ -208,7 +211,7 @@ void SocketIoSession::disconnect(NamespaceSocket& s, std::string_view reason) {
   engine_->send(make_socketio_message(sio::encode_disconnect(s.nsp())));
   auto owned = std::move(*it);
   sockets_.erase(it);
-  owned->leave_all();
+  owned->unregister();
   if (auto* m = engine_->host().metrics()) m->socketio_sockets.dec();
   ctx_.app->on_disconnect(*owned, reason);
 }
@@ -218,7 +221,7 @@ void SocketIoSession::on_close(EngineSession& s, Disconnect why) {
   const bool tell_client = why == Disconnect::kicked;
   for (auto& sock : sockets_) {
     if (tell_client) s.send(make_socketio_message(sio::encode_disconnect(sock->nsp())));
-    sock->leave_all();
+    sock->unregister();
     if (m) m->socketio_sockets.dec();
     ctx_.app->on_disconnect(*sock, name(why));
   }

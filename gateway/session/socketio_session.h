@@ -37,7 +37,8 @@ class NamespaceSocket {
   bool join(std::string_view room);
   bool leave(std::string_view room);
   const std::vector<std::string>& rooms() const { return rooms_; }
-  void leave_all();
+  // Leaves every room and the worker's socket index (on disconnect).
+  void unregister();
   SocketIoSession& owner() { return owner_; }
 
   // Send an already-encoded Socket.IO packet (with attachments) to this client.

@@ -9,7 +9,7 @@
 
 #include "common/util/timer_wheel.h"
 #include "gateway/session/engine_session.h"
-#include "gateway/session/rooms.h"
+#include "gateway/session/local_index.h"
 
 namespace wsgw::session::testing {
 
@@ -29,8 +29,8 @@ class FakeHost : public SessionHost {
   const SessionConfig& session_config() override { return cfg; }
   GatewayMetrics* metrics() override { return nullptr; }
   const WireMessagePtr& ping_message() override { return ping_; }
-  RoomIndex* rooms() override { return &room_index; }
-  RoomIndex room_index;
+  LocalIndex* local_index() override { return &local_index_store; }
+  LocalIndex local_index_store;
 
   // Moves the clock and fires due timers, then runs deferred work.
   void advance(uint64_t ms) {

@@ -195,16 +195,21 @@ TEST_F(SocketIoSessionTest, RoomsFollowTheJwtClaimAndAreLeftOnDisconnect) {
   EXPECT_TRUE(sock->join("doc:1"));
   EXPECT_FALSE(sock->join("doc:1")) << "already a member";
   EXPECT_FALSE(sock->join("doc:2")) << "not in the rooms claim";
-  ASSERT_NE(host.room_index.members("/", "doc:1"), nullptr);
-  EXPECT_EQ(host.room_index.members("/", "doc:1")->size(), 1u);
-  EXPECT_EQ(host.room_index.members("/custom", "doc:1"), nullptr) << "rooms are per namespace";
+  ASSERT_NE(host.local_index_store.members("/", "doc:1"), nullptr);
+  EXPECT_EQ(host.local_index_store.members("/", "doc:1")->size(), 1u);
+  EXPECT_EQ(host.local_index_store.members("/custom", "doc:1"), nullptr) << "rooms are per namespace";
+  EXPECT_EQ(host.local_index_store.find_socket(sock->id()), sock);
+  ASSERT_NE(host.local_index_store.user_sockets("u"), nullptr);
+  EXPECT_EQ(host.local_index_store.user_sockets("u")->count(sock), 1u);
   engine->close(Disconnect::client_close);
-  EXPECT_EQ(host.room_index.members("/", "doc:1"), nullptr);
-  EXPECT_EQ(host.room_index.room_count(), 0u);
+  EXPECT_EQ(host.local_index_store.members("/", "doc:1"), nullptr);
+  EXPECT_EQ(host.local_index_store.room_count(), 0u);
+  EXPECT_EQ(host.local_index_store.socket_count(), 0u);
+  EXPECT_EQ(host.local_index_store.user_sockets("u"), nullptr);
 }
 
-TEST(RoomIndex, JoinLeaveAndMembers) {
-  RoomIndex idx;
+TEST(LocalIndexRooms, JoinLeaveAndMembers) {
+  LocalIndex idx;
   auto* a = reinterpret_cast<NamespaceSocket*>(0x10);
   auto* b = reinterpret_cast<NamespaceSocket*>(0x20);
   EXPECT_TRUE(idx.join("/", "r", a));

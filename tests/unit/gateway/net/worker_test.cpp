@@ -1,0 +1,127 @@
+#include "gateway/net/worker.h"
+
+#include <gtest/gtest.h>
+
+#include "common/auth/jwt.h"
+#include "gateway/net/server_context.h"
+#include "gateway/session/socketio_session.h"
+#include "tests/unit/gateway/session/fakes.h"
+
+namespace wsgw::net {
+namespace {
+
+using session::Delivery;
+using session::testing::FakeWs;
+
+struct NullApp : session::SocketIoApp {
+  bool namespace_exists(std::string_view nsp) override { return nsp == "/" || nsp == "/b"; }
+  void on_connect(session::NamespaceSocket&, std::string_view) override {}
+  void on_event(session::NamespaceSocket&, const sio::Packet&, std::string_view, std::string_view,
+                std::span<const std::string>) override {}
+  void on_ack(session::NamespaceSocket&, const sio::Packet&, std::span<const std::string>) override {}
+  void on_disconnect(session::NamespaceSocket&, std::string_view) override {}
+};
+
+// Several Socket.IO clients on one worker, each with a recording WebSocket link.
+class WorkerDeliveryTest : public ::testing::Test {
+ protected:
+  ServerContext ctx;
+  NullApp app;
+  util::Snowflake ids{1};
+  auth::JwtVerifier jwt{"k"};
+  std::unique_ptr<Worker> worker;
+  std::vector<std::unique_ptr<FakeWs>> links;
+  std::vector<session::EngineSession*> sessions;
+
+  void SetUp() override {
+    ctx.sio.app = &app;
+    ctx.sio.ids = &ids;
+    ctx.sio.jwt = &jwt;
+    worker = std::make_unique<Worker>(ctx, 0);
+  }
+  void TearDown() override {
+    for (auto* s : sessions) s->close(session::Disconnect::shutdown);
+    worker.reset();
+  }
+  // Connects a client as `user` to namespace `nsp`; returns its link (messages so far cleared).
+  FakeWs& client(const std::string& user, const std::string& nsp = "/") {
+    auto s = std::make_unique<session::EngineSession>(*worker, ids.next(), eio::Version::v4,
+                                                      session::EngineSession::Kind::websocket, true);
+    s->set_handler(std::make_unique<session::SocketIoSession>(
+        ctx.sio, auth::jwt_sign_hs256("{\"sub\":\"" + user + "\"}", "k")));
+    auto& ref = worker->add_session(std::move(s));
+    auto link = std::make_unique<FakeWs>();
+    link->session = &ref;
+    ref.start_websocket(*link);
+    ref.ws_text(*link, nsp == "/" ? "40" : "40" + nsp + ",");
+    link->sent.clear();
+    sessions.push_back(&ref);
+    links.push_back(std::move(link));
+    return *links.back();
+  }
+  session::NamespaceSocket& socket_of(size_t i, const std::string& nsp = "/") {
+    auto* sio = dynamic_cast<session::SocketIoSession*>(sessions[i]->handler());
+    return *sio->find(nsp);
+  }
+  Delivery make(Delivery::Target t, std::string key, std::string nsp = "/") {
+    Delivery d;
+    d.target = t;
+    d.key = std::move(key);
+    d.nsp = std::move(nsp);
+    d.msg = session::make_socketio_message("2[\"x\"]");
+    return d;
+  }
+};
+
+TEST_F(WorkerDeliveryTest, EveryoneInANamespaceGetsTheSameBytesOnce) {
+  auto& a = client("alice");
+  auto& b = client("bob");
+  auto& other_ns = client("carol", "/b");
+  auto d = make(Delivery::Target::everyone, "");
+  EXPECT_EQ(worker->deliver(d), 2u);
+  EXPECT_EQ(a.sent, std::vector<std::string>{"42[\"x\"]"});
+  EXPECT_EQ(b.sent, std::vector<std::string>{"42[\"x\"]"});
+  EXPECT_TRUE(other_ns.sent.empty());
+}
+
+TEST_F(WorkerDeliveryTest, RoomUserSocketAndExcept) {
+  auto& a = client("alice");
+  auto& a2 = client("alice");
+  auto& b = client("bob");
+  ASSERT_TRUE(socket_of(0).join("doc:1"));
+  ASSERT_TRUE(socket_of(2).join("doc:1"));
+
+  EXPECT_EQ(worker->deliver(make(Delivery::Target::room, "doc:1")), 2u);
+  EXPECT_EQ(a.sent.size(), 1u);
+  EXPECT_TRUE(a2.sent.empty());
+  EXPECT_EQ(b.sent.size(), 1u);
+
+  EXPECT_EQ(worker->deliver(make(Delivery::Target::user, "alice")), 2u);
+  EXPECT_EQ(a.sent.size(), 2u);
+  EXPECT_EQ(a2.sent.size(), 1u);
+
+  EXPECT_EQ(worker->deliver(make(Delivery::Target::socket, socket_of(2).sid())), 1u);
+  EXPECT_EQ(b.sent.size(), 2u);
+  EXPECT_EQ(worker->deliver(make(Delivery::Target::socket, "not-an-id")), 0u);
+
+  auto d = make(Delivery::Target::room, "doc:1");
+  d.except.push_back(socket_of(0).id());
+  EXPECT_EQ(worker->deliver(d), 1u);
+  EXPECT_EQ(a.sent.size(), 2u) << "excluded";
+  EXPECT_EQ(b.sent.size(), 3u);
+}
+
+TEST_F(WorkerDeliveryTest, DisconnectedSocketsAreGoneFromEveryIndex) {
+  client("alice");
+  ASSERT_TRUE(socket_of(0).join("doc:1"));
+  const std::string sid = socket_of(0).sid();
+  sessions[0]->close(session::Disconnect::client_close);
+  sessions.erase(sessions.begin());
+  EXPECT_EQ(worker->deliver(make(Delivery::Target::room, "doc:1")), 0u);
+  EXPECT_EQ(worker->deliver(make(Delivery::Target::user, "alice")), 0u);
+  EXPECT_EQ(worker->deliver(make(Delivery::Target::socket, sid)), 0u);
+  EXPECT_EQ(worker->deliver(make(Delivery::Target::everyone, "")), 0u);
+}
+
+}  // namespace
+}  // namespace wsgw::net
