@@ -3,12 +3,14 @@
 #   1. installs what is missing (deploy/setup-debian.sh),
 #   2. builds everything (build/),
 #   3. unit tests (ctest: one GoogleTest binary per module),
-#   4. fuzz targets built with clang (build-fuzz/), each run briefly,
-#   5. interop tests: unmodified npm clients against the running daemon,
-#   6. the idle-memory benchmark in its --quick form (checks the benchmark works; no timing
+#   4. integration tests (real redis-server) and the test infrastructure's self-check (a real
+#      Kafka broker in KRaft mode from Maven Central jars, redis-server),
+#   5. fuzz targets built with clang (build-fuzz/), each run briefly,
+#   6. interop tests: unmodified npm clients against the running daemon,
+#   7. the idle-memory benchmark in its --quick form (checks the benchmark works; no timing
 #      is asserted, and the committed results in bench/results/ are not touched).
-# Ends with "N passed, N failed" (ctest binaries + fuzz targets + interop tests + benchmark) and
-# exits non-zero on any failure.
+# Ends with "N passed, N failed" (ctest binaries, infra check, fuzz targets, interop tests,
+# benchmark) and exits non-zero on any failure.
 # Knobs: WSGW_FUZZ_SECONDS (default 15 per target), WSGW_SKIP_FUZZ=1, WSGW_SKIP_INTEROP=1,
 #        WSGW_SKIP_BENCH=1.
 set -uo pipefail
@@ -38,6 +40,17 @@ step "unit tests"
 total=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\2/p' "$logs/ctest.log")
 bad=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/p' "$logs/ctest.log")
 if [ -z "$total" ]; then count unit-tests 0 1; else count unit-tests $((total - bad)) "$bad"; fi
+
+step "integration tests (ctest label 'integration': real redis-server started by the tests)"
+(cd build && ctest -L integration --output-on-failure) | tee "$logs/ctest-integration.log"
+total=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\2/p' "$logs/ctest-integration.log")
+bad=$(sed -nE 's/.*tests passed, ([0-9]+) tests failed out of ([0-9]+).*/\1/p' "$logs/ctest-integration.log")
+if [ -n "$total" ]; then count integration-tests $((total - bad)) "$bad"
+elif ! grep -q "No tests were found" "$logs/ctest-integration.log"; then count integration-tests 0 1; fi
+
+step "test infrastructure: a real Kafka (KRaft, jars from Maven Central) and redis-server"
+tests/infra/selftest.sh | tee "$logs/infra-selftest.log"
+if [ "${PIPESTATUS[0]}" -eq 0 ]; then count infra-selftest 1 0; else count infra-selftest 0 1; fi
 
 if [ "${WSGW_SKIP_FUZZ:-0}" != 1 ]; then
   step "fuzz targets (clang, ${WSGW_FUZZ_SECONDS:-15}s each)"

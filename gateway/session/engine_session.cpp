@@ -51,10 +51,7 @@ std::string EngineSession::start_polling(bool& is_binary) {
   std::vector<eio::Packet> packets;
   packets.push_back(eio::Packet{eio::PacketType::open, false, open_packet_json()});
   if (handler_) handler_->on_open(*this);  // may queue packets (Socket.IO v2 sends "40" here)
-  for (auto& e : queue_.pending())
-    for (const auto& p : e.msg->packets)
-      if (!p.ws_only) packets.push_back(p.to_packet());
-  queue_.clear();
+  take_queued_packets(packets);
   auto enc = eio::encode_payload(version_, packets, supports_binary_);
   is_binary = enc.is_binary;
   return std::move(enc.body);
@@ -115,6 +112,14 @@ std::string EngineSession::noop_payload() const {
       .body;
 }
 
+void EngineSession::take_queued_packets(std::vector<eio::Packet>& out) {
+  // Polling re-encodes the shared frames' Engine.IO data into the client's payload format.
+  for (auto& e : queue_.pending())
+    for (const auto& p : e.msg->packets)
+      if (!p.ws_only) out.push_back(p.to_packet());
+  queue_.clear();
+}
+
 void EngineSession::flush_poll() {
   if (!poll_) return;
   // While an upgrade is being completed the client must be able to pause polling: any GET it
@@ -122,10 +127,7 @@ void EngineSession::flush_poll() {
   if (queue_.empty() && probe_confirmed_) return answer_poll(noop_payload(), false);
   if (queue_.empty()) return;
   std::vector<eio::Packet> packets;
-  for (auto& e : queue_.pending())
-    for (const auto& p : e.msg->packets)
-      if (!p.ws_only) packets.push_back(p.to_packet());
-  queue_.clear();
+  take_queued_packets(packets);
   if (packets.empty()) return;
   auto enc = eio::encode_payload(version_, packets, supports_binary_);
   answer_poll(std::move(enc.body), enc.is_binary);
@@ -362,9 +364,7 @@ void EngineSession::close(Disconnect why) {
   }
   if (poll_) {
     std::vector<eio::Packet> packets;
-    for (auto& e : queue_.pending())
-      for (const auto& p : e.msg->packets)
-        if (!p.ws_only) packets.push_back(p.to_packet());
+    take_queued_packets(packets);
     // A client-initiated close ends the held GET with a noop; any other close tells the client.
     packets.push_back({why == Disconnect::client_close ? eio::PacketType::noop
                                                         : eio::PacketType::close,

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/util/timer_wheel.h"
 #include "gateway/engineio/codec.h"
@@ -127,6 +128,7 @@ class EngineSession final : public util::TimerNode {
   void flush_poll();
   void answer_poll(std::string body, bool is_binary);
   std::string noop_payload() const;
+  void take_queued_packets(std::vector<eio::Packet>& out);
   void transport_ready();
   bool frame_bad(std::string_view why);
 
