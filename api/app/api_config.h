@@ -1,0 +1,31 @@
+#pragma once
+// ws-api's configuration: every field is a flag, a YAML key (--config) and a WSGW_*
+// environment variable (see common/config/option_set.h). Defaults suit a local run.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/config/option_set.h"
+
+namespace wsgw::api {
+
+struct ApiConfig {
+  std::string grpc_listen = "127.0.0.1:50051";
+  std::string redis;                       // redis://[user:password@]host:port[/db]
+  std::vector<std::string> kafka_brokers;  // host:port,...
+  std::string metrics_listen;              // empty: no /metrics endpoint
+  std::string log_level = "info";
+  uint64_t max_payload = 1000000;
+  uint64_t shutdown_grace_ms = 10000;
+};
+
+void declare_options(config::OptionSet& opts, ApiConfig& cfg);
+
+// Checks what the option parser cannot (address syntax, URL scheme, ranges).
+bool validate(const ApiConfig& cfg, std::string& error);
+
+// "HOST:PORT" as gRPC wants it: IPv6 literals bracketed, an empty host as "[::]" (all
+// interfaces). Expects an address validate() accepted.
+std::string grpc_address(const std::string& host_port);
+
+}  // namespace wsgw::api

@@ -1,0 +1,50 @@
+#pragma once
+// The contract between ws-gateway and ws-api (ARCHITECTURE.md, "Kafka headers"): topic names,
+// header names and operation names. Routing data travels in Kafka headers so a gateway never
+// decodes a payload; record values are opaque bytes (a ready-to-send Socket.IO packet
+// downstream, the raw event arguments upstream) or, for internal envelopes, MessagePack.
+// Changing anything here is a protocol change between the two daemons: add, never rename.
+#include <string_view>
+
+namespace wsgw::cluster {
+
+// Topics.
+inline constexpr std::string_view kUpstreamTopic = "wsgw.upstream";      // gateway -> ws-api
+inline constexpr std::string_view kDownstreamTopic = "wsgw.downstream";  // ws-api -> one gateway's partition
+inline constexpr std::string_view kBroadcastTopic = "wsgw.broadcast";    // ws-api -> every gateway
+
+// Headers (values are UTF-8 text unless noted).
+namespace header {
+inline constexpr std::string_view op = "x-op";            // one of the ops below
+inline constexpr std::string_view sid = "x-sid";          // Socket.IO socket id (encoded Snowflake)
+inline constexpr std::string_view uid = "x-uid";          // user id (JWT sub)
+inline constexpr std::string_view room = "x-room";        // room name
+inline constexpr std::string_view ns = "x-ns";            // Socket.IO namespace
+inline constexpr std::string_view event = "x-event";      // event name
+inline constexpr std::string_view ack_id = "x-ack-id";    // decimal ack id
+inline constexpr std::string_view node = "x-node";        // origin (upstream) or target (downstream) node name
+inline constexpr std::string_view except = "x-except";    // comma-separated socket ids to skip
+inline constexpr std::string_view is_volatile = "x-volatile";  // "1" when the message may be dropped
+inline constexpr std::string_view binary_count = "x-attachments";  // number of binary attachments
+inline constexpr std::string_view trace_id = "x-trace-id";
+// One timestamp per hop, decimal milliseconds since the Unix epoch.
+inline constexpr std::string_view ts_gateway_in = "x-ts-gateway-in";
+inline constexpr std::string_view ts_api = "x-ts-api";
+inline constexpr std::string_view ts_gateway_out = "x-ts-gateway-out";
+}  // namespace header
+
+// Operations (x-op).
+namespace op {
+// upstream
+inline constexpr std::string_view connect = "connect";        // value: MessagePack session envelope
+inline constexpr std::string_view disconnect = "disconnect";  // value: reason text
+inline constexpr std::string_view event = "event";            // value: raw JSON arguments (+ attachments)
+inline constexpr std::string_view ack = "ack";                // client answered a server ack
+// downstream
+inline constexpr std::string_view emit = "emit";              // value: ready-to-send Socket.IO packet
+inline constexpr std::string_view join = "join";
+inline constexpr std::string_view leave = "leave";
+inline constexpr std::string_view kick = "kick";
+}  // namespace op
+
+}  // namespace wsgw::cluster
