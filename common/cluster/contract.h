@@ -47,4 +47,28 @@ inline constexpr std::string_view leave = "leave";
 inline constexpr std::string_view kick = "kick";
 }  // namespace op
 
+// Record layouts (both daemons follow these; tests on each side check them byte for byte).
+//
+// Upstream, topic wsgw.upstream, key = socket id (per-socket order), headers always: x-op,
+// x-sid, x-ns, x-node, x-trace-id, x-ts-gateway-in; x-uid when the socket has a user.
+//   connect     value = MessagePack map {"sid","uid","nsp","node","auth" (JSON text of the
+//               CONNECT payload, "" when none),"rooms" (array of str),"connected_at" (ms)}
+//   disconnect  value = the close reason name (docs/close-codes.md, or
+//               "client namespace disconnect")
+//   event       x-event = event name; x-ack-id when the client asked for an ack;
+//               value = the arguments as a JSON array text (without the event name), or with
+//               x-attachments = N > 0 a MessagePack array [json_text, bin_1 ... bin_N]
+//   ack         x-ack-id = the id the server used; value as for event
+//
+// Downstream, topic wsgw.downstream (partition = target node's worker id % partitions) and
+// wsgw.broadcast (everyone); headers: x-op, x-ns, x-trace-id, x-ts-api; x-node = target node
+// name (absent on wsgw.broadcast; a gateway skips records naming another node).
+//   emit   target = at most one of x-sid, x-uid, x-room (none = everyone in x-ns);
+//          x-except = comma-separated socket ids; x-volatile = "1"; value = the Socket.IO
+//          packet text without the Engine.IO "4" (e.g. 2["news",{"n":1}]), or with
+//          x-attachments = N > 0 a MessagePack array [packet_text, bin_1 ... bin_N]
+//   join / leave  x-room plus x-sid or x-uid; empty value
+//   kick   x-sid or x-uid; value = reason text
+inline constexpr int kDefaultDownstreamPartitions = 64;
+
 }  // namespace wsgw::cluster
