@@ -51,6 +51,13 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
                     c.http_timeout_ms);
   o.add_duration_ms("shutdown-grace", "on SIGTERM: time to close sessions before exiting",
                     c.shutdown_grace_ms);
+  o.add("kafka-brokers", "cluster mode: Kafka bootstrap servers (host:port,...)", c.kafka_brokers);
+  o.add("redis", "cluster mode: redis://HOST:PORT for sessions, worker-id leases, node bus",
+        c.redis);
+  o.add("node-name", "cluster mode: this node's unique name (the pod name in Kubernetes)",
+        c.node_name);
+  o.add("downstream-partitions", "cluster mode: partitions of wsgw.downstream (same on every node)",
+        c.downstream_partitions);
 }
 
 bool validate(GatewayConfig& c, std::string& error) {
@@ -85,6 +92,19 @@ bool validate(GatewayConfig& c, std::string& error) {
   }
   if (c.path.back() != '/') c.path += '/';
   c.heartbeat_min_interval_ms = std::min(c.heartbeat_min_interval_ms, c.ping_interval_ms);
+  const bool cluster = !c.kafka_brokers.empty() || !c.redis.empty() || !c.node_name.empty();
+  if (cluster && (c.kafka_brokers.empty() || c.redis.empty() || c.node_name.empty())) {
+    error = "cluster mode needs --kafka-brokers, --redis and --node-name together";
+    return false;
+  }
+  if (cluster && c.conformance) {
+    error = "--conformance is a standalone mode; drop it in cluster mode";
+    return false;
+  }
+  if (c.downstream_partitions == 0) {
+    error = "--downstream-partitions must be positive";
+    return false;
+  }
   if (c.max_payload == 0) {
     error = "--max-payload must be positive";
     return false;

@@ -36,6 +36,11 @@ struct GatewayConfig {
   uint64_t upgrade_timeout_ms = 10000;
   uint64_t http_timeout_ms = 30000;
   uint64_t shutdown_grace_ms = 10000;
+  // Cluster mode (all three, or none): docs/cluster.md.
+  std::string kafka_brokers;
+  std::string redis;
+  std::string node_name;
+  uint32_t downstream_partitions = 64;
 };
 
 // Declares every option of `cfg` on `opts`.

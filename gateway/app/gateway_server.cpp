@@ -23,9 +23,13 @@ GatewayServer::~GatewayServer() {
 bool GatewayServer::start(std::string& error) {
   metrics::register_process_metrics(registry_);
   metrics_ = std::make_unique<session::GatewayMetrics>(registry_);
-  ids_ = std::make_unique<util::Snowflake>(static_cast<uint16_t>(cfg_.worker_id));
+  uint16_t worker_id = static_cast<uint16_t>(cfg_.worker_id);
+  if (!cfg_.kafka_brokers.empty() && !start_cluster(worker_id, error)) return false;
+  ids_ = std::make_unique<util::Snowflake>(worker_id);
   if (cfg_.auth == "jwt") jwt_ = std::make_unique<auth::JwtVerifier>(cfg_.jwt_secret);
-  if (cfg_.conformance) {
+  if (cluster_) {
+    // app_ already holds the cluster node
+  } else if (cfg_.conformance) {
     app_ = std::make_unique<ConformanceApp>();
     ctx_.raw_handler = &make_echo_handler;
     ctx_.http.engineio_path = "/engine.io/";
@@ -92,6 +96,10 @@ bool GatewayServer::start(std::string& error) {
       !open_on_all(cfg_.metrics_listen, false, net::ListenerKind::admin, admin_listeners_, false))
     return false;
 
+  if (cluster_ &&
+      !cluster_->start([this](std::shared_ptr<const cluster::DownstreamCommand> c) { dispatch(std::move(c)); },
+                       error))
+    return false;
   for (auto& l : client_listeners_) l->start();
   for (auto& l : admin_listeners_) l->start();
   for (auto& w : ctx_.workers) {
@@ -114,6 +122,51 @@ net::Listener::tcp::endpoint GatewayServer::plain_endpoint() const {
 }
 
 void GatewayServer::request_stop() { stop_requested_.store(true); }
+
+bool GatewayServer::start_cluster(uint16_t& worker_id, std::string& error) {
+  cluster::ClusterOptions o;
+  o.node_name = cfg_.node_name;
+  o.kafka_brokers = cfg_.kafka_brokers;
+  o.downstream_partitions = static_cast<int32_t>(cfg_.downstream_partitions);
+  o.namespaces = cfg_.namespaces;
+  if (!cluster::parse_redis_url(cfg_.redis, o.redis_host, o.redis_port, error)) return false;
+  auto node = std::make_unique<cluster::ClusterNode>(std::move(o), registry_);
+  if (!node->connect(worker_id, error)) return false;
+  cluster_ = node.get();
+  app_ = std::move(node);
+  return true;
+}
+
+void GatewayServer::dispatch(std::shared_ptr<const cluster::DownstreamCommand> cmd) {
+  // Runs on the cluster's service thread: every worker applies the command to its own sockets.
+  for (auto& w : ctx_.workers) {
+    boost::asio::post(w->io(), [w = w.get(), cmd, node = cluster_] {
+      using Kind = cluster::DownstreamCommand::Kind;
+      switch (cmd->kind) {
+        case Kind::emit:
+          w->deliver(cmd->delivery);
+          break;
+        case Kind::join:
+          w->for_each_target(cmd->delivery, [&](session::NamespaceSocket& s) {
+            if (s.join(cmd->room)) node->joined(s, cmd->room);
+          });
+          break;
+        case Kind::leave:
+          w->for_each_target(cmd->delivery, [&](session::NamespaceSocket& s) {
+            if (s.leave(cmd->room)) node->left(s, cmd->room);
+          });
+          break;
+        case Kind::kick:
+          w->for_each_target(cmd->delivery, [&](session::NamespaceSocket& s) {
+            s.owner().disconnect(s, cmd->reason.empty() ? "kicked" : cmd->reason);
+          });
+          break;
+        case Kind::skip:
+          break;
+      }
+    });
+  }
+}
 
 int GatewayServer::wait() {
   boost::asio::io_context main_io;
@@ -170,6 +223,7 @@ void GatewayServer::drain() {
   if (left) spdlog::warn("grace period over with {} sessions still open", left);
   for (auto& l : admin_listeners_) l->stop();
   for (auto& w : ctx_.workers) w->io().stop();
+  if (cluster_) cluster_->stop();  // disconnect events are out: flush them, release the lease
   for (auto& t : threads_) t.join();
   threads_.clear();
   spdlog::info("ws-gateway stopped");

@@ -11,6 +11,7 @@
 #include "common/metrics/registry.h"
 #include "common/util/snowflake.h"
 #include "gateway/app/gateway_config.h"
+#include "gateway/cluster/cluster_node.h"
 #include "gateway/net/listener.h"
 #include "gateway/net/server_context.h"
 #include "gateway/net/tls.h"
@@ -33,6 +34,8 @@ class GatewayServer {
 
  private:
   void drain();
+  bool start_cluster(uint16_t& worker_id, std::string& error);
+  void dispatch(std::shared_ptr<const cluster::DownstreamCommand> cmd);
 
   GatewayConfig cfg_;
   metrics::Registry registry_;
@@ -40,6 +43,7 @@ class GatewayServer {
   std::unique_ptr<util::Snowflake> ids_;
   std::unique_ptr<auth::JwtVerifier> jwt_;
   std::unique_ptr<session::SocketIoApp> app_;
+  cluster::ClusterNode* cluster_ = nullptr;  // app_ in cluster mode
   net::SslCtxPtr tls_;
   net::ServerContext ctx_;
   std::vector<std::shared_ptr<net::Listener>> client_listeners_;

@@ -95,42 +95,45 @@ void Worker::session_closed(session::EngineSession& s, session::Disconnect) {
   defer([doomed] {});
 }
 
-size_t Worker::deliver(const session::Delivery& d) {
-  // The same WireMessage (one encoding, one allocation) is queued for every target.
+void Worker::for_each_target(const session::Delivery& d,
+                             const std::function<void(session::NamespaceSocket&)>& fn) {
   using Target = session::Delivery::Target;
-  auto excluded = [&](const session::NamespaceSocket* s) {
-    return !d.except.empty() && std::find(d.except.begin(), d.except.end(), s->id()) != d.except.end();
+  auto selected = [&](const session::NamespaceSocket* s) {
+    return s->nsp() == d.nsp &&
+           std::find(d.except.begin(), d.except.end(), s->id()) == d.except.end();
   };
-  auto send_all = [&](const session::LocalIndex::Members* members) -> size_t {
-    if (!members) return 0;
-    // Copy: a send can close a session (slow consumer), which edits the member set.
+  auto visit = [&](const session::LocalIndex::Members* members) {
+    if (!members) return;
+    // Copy: fn can close a session (e.g. slow consumer), which edits the member set.
     std::vector<session::NamespaceSocket*> targets(members->begin(), members->end());
-    size_t n = 0;
     for (auto* s : targets)
-      if ((d.target != Target::user || s->nsp() == d.nsp) && !excluded(s))
-        n += s->send(d.msg, d.is_volatile) ? 1 : 0;
-    return n;
+      if (selected(s)) fn(*s);
   };
   switch (d.target) {
     case Target::room:
-      return send_all(local_index_.members(d.nsp, d.key));
+      return visit(local_index_.members(d.nsp, d.key));
     case Target::user:
-      return send_all(local_index_.user_sockets(d.key));
+      return visit(local_index_.user_sockets(d.key));
     case Target::socket: {
       uint64_t id = 0;
-      if (!util::decode_id(d.key, id)) return 0;
-      auto* s = local_index_.find_socket(id);
-      return s && s->nsp() == d.nsp && s->send(d.msg, d.is_volatile) ? 1 : 0;
+      if (!util::decode_id(d.key, id)) return;
+      if (auto* s = local_index_.find_socket(id); s && selected(s)) fn(*s);
+      return;
     }
     case Target::everyone:
-      break;
+      for_each_session([&](session::EngineSession& s) {
+        auto* sio = dynamic_cast<session::SocketIoSession*>(s.handler());
+        if (!sio) return;
+        if (auto* sock = sio->find(d.nsp); sock && selected(sock)) fn(*sock);
+      });
+      return;
   }
+}
+
+size_t Worker::deliver(const session::Delivery& d) {
+  // The same WireMessage (one encoding, one allocation) is queued for every target.
   size_t n = 0;
-  for_each_session([&](session::EngineSession& s) {
-    auto* sio = dynamic_cast<session::SocketIoSession*>(s.handler());
-    if (!sio) return;
-    if (auto* sock = sio->find(d.nsp); sock && !excluded(sock)) n += sock->send(d.msg, d.is_volatile) ? 1 : 0;
-  });
+  for_each_target(d, [&](session::NamespaceSocket& s) { n += s.send(d.msg, d.is_volatile) ? 1 : 0; });
   return n;
 }
 

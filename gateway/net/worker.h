@@ -52,6 +52,10 @@ class Worker final : public session::SessionHost {
   // Queues one pre-encoded message for this worker's sockets of the delivery's target.
   // Call on this worker's thread. Returns the number of sockets it was queued for.
   size_t deliver(const session::Delivery& d);
+  // Calls fn for every local socket the delivery's target and `except` list select (the message
+  // is not used). fn may close sessions.
+  void for_each_target(const session::Delivery& d,
+                       const std::function<void(session::NamespaceSocket&)>& fn);
 
   // session::SessionHost
   uint64_t now_ms() override;
