@@ -6,13 +6,14 @@
 #   4. integration tests (real redis-server) and the test infrastructure's self-check (a real
 #      Kafka broker in KRaft mode from Maven Central jars, redis-server),
 #   5. fuzz targets built with clang (build-fuzz/), each run briefly,
-#   6. interop tests: unmodified npm clients against the running daemon,
+#   6. interop tests: unmodified npm clients against the running daemon, and cluster tests
+#      (two gateway nodes against the real Kafka and Redis),
 #   7. the idle-memory benchmark in its --quick form (checks the benchmark works; no timing
 #      is asserted, and the committed results in bench/results/ are not touched).
 # Ends with "N passed, N failed" (ctest binaries, infra check, fuzz targets, interop tests,
 # benchmark) and exits non-zero on any failure.
 # Knobs: WSGW_FUZZ_SECONDS (default 15 per target), WSGW_SKIP_FUZZ=1, WSGW_SKIP_INTEROP=1,
-#        WSGW_SKIP_BENCH=1.
+#        WSGW_SKIP_CLUSTER=1, WSGW_SKIP_BENCH=1.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -76,11 +77,22 @@ if [ "${WSGW_SKIP_INTEROP:-0}" != 1 ]; then
   WSGW_TARGET=gateway WSGW_GATEWAY_BIN="$root/build/gateway/app/ws-gateway" tests/interop/run.sh \
     | tee "$logs/interop.log"
   rc=${PIPESTATUS[0]}
-  p=$(sed -nE 's/^ℹ pass ([0-9]+)$/\1/p' "$logs/interop.log" | tail -1)
-  f=$(sed -nE 's/^ℹ fail ([0-9]+)$/\1/p' "$logs/interop.log" | tail -1)
+  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p; s/^ℹ pass ([0-9]+)$/\1/p' "$logs/interop.log" | tail -1)
+  f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p; s/^ℹ fail ([0-9]+)$/\1/p' "$logs/interop.log" | tail -1)
   f=${f:-0}
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   count interop "${p:-0}" "$f"
+fi
+
+if [ "${WSGW_SKIP_CLUSTER:-0}" != 1 ]; then
+  step "cluster tests (two ws-gateway nodes, real Kafka and redis-server)"
+  WSGW_GATEWAY_BIN="$root/build/gateway/app/ws-gateway" tests/cluster/run.sh | tee "$logs/cluster.log"
+  rc=${PIPESTATUS[0]}
+  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p; s/^ℹ pass ([0-9]+)$/\1/p' "$logs/cluster.log" | tail -1)
+  f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p; s/^ℹ fail ([0-9]+)$/\1/p' "$logs/cluster.log" | tail -1)
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  count cluster "${p:-0}" "$f"
 fi
 
 if [ "${WSGW_SKIP_BENCH:-0}" != 1 ]; then
