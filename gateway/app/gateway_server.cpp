@@ -15,6 +15,8 @@ namespace wsgw::app {
 GatewayServer::GatewayServer(GatewayConfig cfg) : cfg_(std::move(cfg)) {}
 
 GatewayServer::~GatewayServer() {
+  // The cluster's service thread posts to the workers: stop it before they go.
+  if (cluster_) cluster_->stop();
   for (auto& w : ctx_.workers) w->io().stop();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
