@@ -2,7 +2,7 @@
 # Runs the interop suite with Node's built-in test runner.
 #   WSGW_TARGET=reference (default)  socket.io 4.8 reference server (lib/reference-server.mjs)
 #   WSGW_TARGET=gateway              the ws-gateway binary: WSGW_GATEWAY_BIN=/path/to/ws-gateway
-#                                    (default: <repo>/build/gateway/core/ws-gateway if it exists)
+#                                    (default: <repo>/build/gateway/app/ws-gateway if it exists)
 # Arguments, if any, replace the default "test/" (e.g. ./run.sh test/09-jwt.test.mjs).
 # Server logs: tests/interop/.logs/<suite>.<target>.log
 set -euo pipefail
@@ -25,7 +25,7 @@ fi
 
 export WSGW_TARGET="${WSGW_TARGET:-reference}"
 if [ "$WSGW_TARGET" = gateway ] && [ -z "${WSGW_GATEWAY_BIN:-}" ]; then
-  default_bin="$(cd ../.. && pwd)/build/gateway/core/ws-gateway"
+  default_bin="$(cd ../.. && pwd)/build/gateway/app/ws-gateway"
   if [ -x "$default_bin" ]; then
     export WSGW_GATEWAY_BIN="$default_bin"
   else
