@@ -37,19 +37,8 @@ WAIT_TIMEOUT=${WSGW_KAFKA_WAIT_TIMEOUT:-90}
 [ $# -ge 1 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 COMMAND=$1
 shift
-TOOL_ARGS=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --port) PORT=${2:?--port needs a value}; shift 2 ;;
-    --port=*) PORT=${1#*=}; shift ;;
-    --dir) DIR=${2:?--dir needs a value}; shift 2 ;;
-    --dir=*) DIR=${1#*=}; shift ;;
-    --timeout) WAIT_TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
-    --) shift; TOOL_ARGS+=("$@"); break ;;
-    *) TOOL_ARGS+=("$1"); shift ;;
-  esac
-done
-case $PORT in ''|*[!0-9]*) infra_die "bad --port '$PORT'" ;; esac
+infra_parse_args "$@"
+TOOL_ARGS=("${INFRA_ARGS[@]}")
 CONTROLLER_PORT=$((PORT + 1))
 DIR=$(realpath -m "${DIR:-${TMPDIR:-/tmp}/wsgw-kafka-$PORT}")
 PID_FILE=$DIR/kafka.pid

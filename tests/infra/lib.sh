@@ -94,3 +94,21 @@ infra_wait_ports_closed() {
 # EOF on its output pipe would otherwise hang until the server stops).
 # shellcheck disable=SC2016
 INFRA_CLOSE_INHERITED_FDS='for fd_path in /proc/$$/fd/*; do fd=${fd_path##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null; done; true'
+
+# The options every script here takes: --port, --dir, --timeout (updating PORT, DIR and
+# WAIT_TIMEOUT); everything else, and all after `--`, goes to INFRA_ARGS for the command.
+infra_parse_args() {
+  INFRA_ARGS=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --port) PORT=${2:?--port needs a value}; shift 2 ;;
+      --port=*) PORT=${1#*=}; shift ;;
+      --dir) DIR=${2:?--dir needs a value}; shift 2 ;;
+      --dir=*) DIR=${1#*=}; shift ;;
+      --timeout) WAIT_TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
+      --) shift; INFRA_ARGS+=("$@"); break ;;
+      *) INFRA_ARGS+=("$1"); shift ;;
+    esac
+  done
+  case $PORT in ''|*[!0-9]*) infra_die "bad --port '$PORT'" ;; esac
+}

@@ -24,19 +24,8 @@ STOP_TIMEOUT=${WSGW_REDIS_STOP_TIMEOUT:-10}
 [ $# -ge 1 ] || { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 COMMAND=$1
 shift
-EXTRA_ARGS=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --port) PORT=${2:?--port needs a value}; shift 2 ;;
-    --port=*) PORT=${1#*=}; shift ;;
-    --dir) DIR=${2:?--dir needs a value}; shift 2 ;;
-    --dir=*) DIR=${1#*=}; shift ;;
-    --timeout) WAIT_TIMEOUT=${2:?--timeout needs a value}; shift 2 ;;
-    --) shift; EXTRA_ARGS+=("$@"); break ;;
-    *) EXTRA_ARGS+=("$1"); shift ;;
-  esac
-done
-case $PORT in ''|*[!0-9]*) infra_die "bad --port '$PORT'" ;; esac
+infra_parse_args "$@"
+EXTRA_ARGS=("${INFRA_ARGS[@]}")
 DIR=$(realpath -m "${DIR:-${TMPDIR:-/tmp}/wsgw-redis-$PORT}")
 PID_FILE=$DIR/redis.pid
 CONFIG=$DIR/redis.conf
