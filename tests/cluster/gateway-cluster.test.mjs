@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -40,12 +41,21 @@ function consumeUpstream(count) {
   });
 }
 
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
 function startGateway(name, port) {
   const log = fs.openSync(path.join(os.tmpdir(), `wsgw-cluster-${name}.log`), 'w');
   const child = spawn(GATEWAY, ['--listen', `127.0.0.1:${port}`, '--threads', '2', '--log-level', 'info',
     '--kafka-brokers', BROKERS, '--redis', `redis://127.0.0.1:${REDIS_PORT}`, '--node-name', name,
     '--downstream-partitions', '4', '--namespaces', '/,/docs'], { stdio: ['ignore', log, log] });
-  return { child, url: `http://127.0.0.1:${port}`, name };
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, exited, url: `http://127.0.0.1:${port}`, name };
 }
 
 async function waitHealthy(url) {
@@ -79,13 +89,15 @@ describe('ws-gateway cluster mode against real Kafka and Redis', () => {
     infra('redis.sh', 'wait', '--port', String(REDIS_PORT));
     infra('kafka.sh', 'start', '--port', String(KAFKA_PORT));
     infra('kafka.sh', 'wait', '--port', String(KAFKA_PORT));
-    nodes.push(startGateway('gw-a', 3301), startGateway('gw-b', 3302));
+    nodes.push(startGateway('gw-a', await freePort()), startGateway('gw-b', await freePort()));
     await Promise.all(nodes.map((n) => waitHealthy(n.url)));
   });
   after(async () => {
     for (const s of sockets) s.close();
+    // Wait for the nodes to finish draining (they flush to Kafka) before the broker goes.
     for (const n of nodes) n.child.kill('SIGTERM');
-    await sleep(500);
+    await Promise.race([Promise.all(nodes.map((n) => n.exited)), sleep(15000)]);
+    for (const n of nodes) n.child.kill('SIGKILL');
     try { infra('kafka.sh', 'clean', '--port', String(KAFKA_PORT)); } catch { /* best effort */ }
     try { infra('redis.sh', 'clean', '--port', String(REDIS_PORT)); } catch { /* best effort */ }
   });
@@ -171,7 +183,7 @@ describe('ws-gateway cluster mode against real Kafka and Redis', () => {
     const key = `wsgw:sess:${a.id}`;
     assert.equal(infra('redis.sh', 'cli', '--port', String(REDIS_PORT), '--', 'EXISTS', key).trim(), '1');
     nodes[1].child.kill('SIGTERM');
-    const code = await new Promise((r) => nodes[1].child.once('exit', (c) => r(c)));
+    const { code } = await nodes[1].exited;
     assert.equal(code, 0);
     assert.equal(infra('redis.sh', 'cli', '--port', String(REDIS_PORT), '--', 'EXISTS', key).trim(), '0');
   });
