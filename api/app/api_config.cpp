@@ -11,10 +11,29 @@ constexpr uint64_t kMaxPayloadLimit = 64ull << 20;
 
 void declare_options(config::OptionSet& o, ApiConfig& c) {
   o.add("grpc-listen", "HOST:PORT of the gRPC API (wsgw.v1, health, reflection)", c.grpc_listen);
-  o.add("redis", "Redis URL, redis://[user:password@]host:port[/db] (not used yet)", c.redis)
+  o.add("redis",
+        "Redis URL, redis://[user:password@]host:port; with --kafka-brokers turns the cluster "
+        "back-end on (without both, requests are validated and answered UNIMPLEMENTED)",
+        c.redis)
       .secret();
-  o.add("kafka-brokers", "Kafka bootstrap brokers, comma-separated host:port (not used yet)",
-        c.kafka_brokers);
+  o.add("kafka-brokers", "Kafka bootstrap brokers, comma-separated host:port", c.kafka_brokers);
+  o.add("node-name",
+        "this replica's unique name (its ack-id lease); empty = the host name, i.e. the pod name",
+        c.node_name);
+  o.add("downstream-partitions",
+        "partitions of wsgw.downstream and wsgw.acks: the same value as every gateway's",
+        c.downstream_partitions);
+  o.add_duration_ms("node-timeout",
+                    "a gateway node silent for this long is dead: the reaper removes its sessions "
+                    "and reports a node_lost disconnect for each",
+                    c.node_timeout_ms);
+  o.add_duration_ms("reaper-period", "how often to look for dead gateway nodes", c.reaper_period_ms);
+  o.add("max-pending-acks", "EmitWithAck calls waiting at once; beyond: RESOURCE_EXHAUSTED",
+        c.max_pending_acks);
+  o.add("subscriber-queue",
+        "events queued per Subscribe stream; a stream that falls further behind is ended with "
+        "RESOURCE_EXHAUSTED",
+        c.subscriber_queue);
   o.add("metrics-listen", "HOST:PORT for /metrics /healthz /readyz (empty = none)",
         c.metrics_listen);
   o.add_choice("log-level", "log level", c.log_level,
@@ -39,14 +58,77 @@ bool validate(const ApiConfig& c, std::string& error) {
     error = "--metrics-listen: " + error;
     return false;
   }
-  if (!c.redis.empty() && c.redis.rfind("redis://", 0) != 0 && c.redis.rfind("rediss://", 0) != 0) {
-    error = "--redis must be a redis:// or rediss:// URL";
+  if (!c.redis.empty()) {
+    RedisUrl url;
+    if (!parse_redis_url(c.redis, url, error)) {
+      error = "--redis: " + error;
+      return false;
+    }
+  }
+  if (c.redis.empty() != c.kafka_brokers.empty()) {
+    error = "--redis and --kafka-brokers go together (both: cluster back-end; neither: "
+            "validation only)";
+    return false;
+  }
+  if (c.downstream_partitions < 1 || c.downstream_partitions > 10000) {
+    error = "--downstream-partitions must be between 1 and 10000";
+    return false;
+  }
+  if (c.node_timeout_ms < 1000 || c.reaper_period_ms < 100 || c.reaper_period_ms > c.node_timeout_ms) {
+    error = "--node-timeout must be at least 1s and --reaper-period between 100ms and it";
+    return false;
+  }
+  if (c.max_pending_acks == 0 || c.subscriber_queue == 0) {
+    error = "--max-pending-acks and --subscriber-queue must be positive";
     return false;
   }
   if (c.max_payload == 0 || c.max_payload > kMaxPayloadLimit) {
     error = "--max-payload must be between 1 byte and 64MiB";
     return false;
   }
+  return true;
+}
+
+bool parse_redis_url(std::string_view url, RedisUrl& out, std::string& error) {
+  constexpr std::string_view scheme = "redis://";
+  if (url.substr(0, scheme.size()) != scheme) {
+    error = "must be a redis:// URL (TLS to Redis, rediss://, is not supported)";
+    return false;
+  }
+  url.remove_prefix(scheme.size());
+  out = RedisUrl{};
+  if (const size_t at = url.rfind('@'); at != std::string_view::npos) {
+    const std::string_view credentials = url.substr(0, at);
+    url.remove_prefix(at + 1);
+    const size_t colon = credentials.find(':');
+    if (colon == std::string_view::npos) {
+      out.password = std::string(credentials);  // redis://password@host
+    } else {
+      out.username = std::string(credentials.substr(0, colon));
+      out.password = std::string(credentials.substr(colon + 1));
+    }
+  }
+  if (const size_t slash = url.find('/'); slash != std::string_view::npos) {
+    const std::string_view db = url.substr(slash + 1);
+    if (!db.empty() && db != "0") {
+      error = "only database 0 is supported";
+      return false;
+    }
+    url = url.substr(0, slash);
+  }
+  config::HostPort hp;
+  if (!config::parse_host_port(url, hp, error)) {
+    // A host without a port takes Redis's default.
+    std::string with_port(url);
+    with_port += ":6379";
+    if (!config::parse_host_port(with_port, hp, error)) return false;
+  }
+  if (hp.host.empty()) {
+    error = "needs a host";
+    return false;
+  }
+  out.host = hp.host;
+  out.port = hp.port;
   return true;
 }
 

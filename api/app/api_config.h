@@ -3,6 +3,7 @@
 // environment variable (see common/config/option_set.h). Defaults suit a local run.
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config/option_set.h"
@@ -17,7 +18,24 @@ struct ApiConfig {
   std::string log_level = "info";
   uint64_t max_payload = 1000000;
   uint64_t shutdown_grace_ms = 10000;
+  // Cluster back-end (used when --redis and --kafka-brokers are both set).
+  std::string node_name;  // default: the host name (the pod name in Kubernetes)
+  int64_t downstream_partitions = 64;
+  uint64_t node_timeout_ms = 10000;
+  uint64_t reaper_period_ms = 2000;
+  uint64_t max_pending_acks = 100000;
+  uint64_t subscriber_queue = 1024;
 };
+
+// Splits redis://[user:password@]host[:port][/db] (db must be 0 or absent: the registry
+// scripts use db 0). False with `error` on anything else.
+struct RedisUrl {
+  std::string host;
+  uint16_t port = 6379;
+  std::string username;
+  std::string password;
+};
+bool parse_redis_url(std::string_view url, RedisUrl& out, std::string& error);
 
 void declare_options(config::OptionSet& opts, ApiConfig& cfg);
 

@@ -16,15 +16,16 @@ constexpr int kEnvelopeAllowance = 64 * 1024;
 
 }  // namespace
 
-ApiServer::ApiServer(const ApiConfig& cfg, metrics::Registry* registry)
-    : cfg_(cfg), registry_(registry) {}
+ApiServer::ApiServer(const ApiConfig& cfg, metrics::Registry* registry, ClusterBackend* backend,
+                     SubscriptionHub* hub)
+    : cfg_(cfg), registry_(registry), backend_(backend), hub_(hub) {}
 
 ApiServer::~ApiServer() { shutdown(std::chrono::milliseconds(0)); }
 
 bool ApiServer::start(std::string& error) {
   Limits limits;
   limits.max_payload_bytes = cfg_.max_payload;
-  service_ = std::make_unique<ApiService>(limits, registry_);
+  service_ = std::make_unique<ApiService>(limits, registry_, backend_, hub_);
 
   // Both are process-wide switches that take effect for servers built afterwards.
   grpc::EnableDefaultHealthCheckService(true);

@@ -19,14 +19,18 @@ class Registry;
 namespace wsgw::api {
 
 class ApiService;
+class ClusterBackend;
+class SubscriptionHub;
 
 // The service name health checks ask about, besides "" (the whole server).
 inline constexpr const char* kServiceName = "wsgw.v1.WsApiService";
 
 class ApiServer {
  public:
-  // `registry` may be null; otherwise it must outlive the server.
-  ApiServer(const ApiConfig& cfg, metrics::Registry* registry);
+  // `registry`, `backend` and `hub` may be null (without a back-end the API only validates);
+  // otherwise they must outlive the server.
+  ApiServer(const ApiConfig& cfg, metrics::Registry* registry, ClusterBackend* backend = nullptr,
+            SubscriptionHub* hub = nullptr);
   ~ApiServer();
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
@@ -47,6 +51,8 @@ class ApiServer {
  private:
   ApiConfig cfg_;
   metrics::Registry* registry_;
+  ClusterBackend* backend_;
+  SubscriptionHub* hub_;
   std::unique_ptr<ApiService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -1,17 +1,20 @@
 #include "api/service/api_service.h"
 
 #include "api/service/packet_builder.h"
+#if __has_include("api/service/subscription_hub.h")
+#include "api/service/subscription_hub.h"
+#endif
 #include "common/metrics/registry.h"
 
 namespace wsgw::api {
 namespace {
 
-// What the skeleton answers once a request has passed validation.
-grpc::Status not_yet(std::string_view what) {
-  std::string message = "ws-api skeleton: request is valid, but ";
-  message += what;
-  message += " needs the cluster back-end (Kafka/Redis), which this build does not have";
-  return {grpc::StatusCode::UNIMPLEMENTED, message};
+// What ws-api answers, once a request has passed validation, when it runs without the
+// cluster back-end (no --redis / --kafka-brokers): a validation-only mode for client tests.
+grpc::Status not_yet() {
+  return {grpc::StatusCode::UNIMPLEMENTED,
+          "ws-api runs without its cluster back-end (start it with --redis and "
+          "--kafka-brokers): the request is valid, but nothing can be sent"};
 }
 
 // A stream that ends at once with `status`: the reactor owns itself and goes when gRPC is
@@ -47,7 +50,9 @@ std::string_view status_code_name(grpc::StatusCode code) {
   }
 }
 
-ApiService::ApiService(Limits limits, metrics::Registry* registry) : limits_(limits) {
+ApiService::ApiService(Limits limits, metrics::Registry* registry, ClusterBackend* backend,
+                       SubscriptionHub* hub)
+    : limits_(limits), backend_(backend), hub_(hub) {
   if (registry != nullptr) {
     requests_ = &registry->counter("wsgw_api_requests_total",
                                    "gRPC requests handled by ws-api, by method and status code",
@@ -56,9 +61,15 @@ ApiService::ApiService(Limits limits, metrics::Registry* registry) : limits_(lim
 }
 
 void ApiService::count(std::string_view method, grpc::StatusCode code) {
-  // Off the hot path for now (every call is refused); with the back-end in place the
-  // children get resolved once per method and cached.
   if (requests_ != nullptr) requests_->with({method, status_code_name(code)}).inc();
+}
+
+ClusterBackend::Done ApiService::complete(grpc::ServerUnaryReactor* reactor,
+                                          std::string_view method) {
+  return [this, reactor, method](grpc::Status status) {
+    count(method, status.error_code());
+    reactor->Finish(status);
+  };
 }
 
 grpc::ServerUnaryReactor* ApiService::finish(grpc::CallbackServerContext* context,
@@ -70,105 +81,117 @@ grpc::ServerUnaryReactor* ApiService::finish(grpc::CallbackServerContext* contex
 }
 
 grpc::ServerUnaryReactor* ApiService::Emit(grpc::CallbackServerContext* context,
-                                           const v1::EmitRequest* request, v1::EmitResponse*) {
+    const v1::EmitRequest* request, v1::EmitResponse* response) {
   if (auto status = validate(*request, limits_); !status.ok()) return finish(context, "Emit", status);
-  // Encoded here already so every valid request proves it can be sent; the back-end will put
-  // these bytes on wsgw.downstream.
-  const SocketIoPacket packet = build_emit_packet(*request);
-  (void)packet;
-  return finish(context, "Emit", not_yet("resolving the target and producing to wsgw.downstream"));
+  if (backend_ == nullptr) return finish(context, "Emit", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->emit(*request, *response, complete(reactor, "Emit"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::EmitWithAck(grpc::CallbackServerContext* context,
-                                                  const v1::EmitWithAckRequest* request,
-                                                  v1::EmitWithAckResponse*) {
-  if (auto status = validate(*request, limits_); !status.ok()) {
-    return finish(context, "EmitWithAck", status);
-  }
-  return finish(context, "EmitWithAck", not_yet("waiting for a client ack via wsgw.upstream"));
+    const v1::EmitWithAckRequest* request, v1::EmitWithAckResponse* response) {
+  if (auto status = validate(*request, limits_); !status.ok()) return finish(context, "EmitWithAck", status);
+  if (backend_ == nullptr) return finish(context, "EmitWithAck", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->emit_with_ack(*request, *response, complete(reactor, "EmitWithAck"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::JoinRoom(grpc::CallbackServerContext* context,
-                                               const v1::JoinRoomRequest* request,
-                                               v1::JoinRoomResponse*) {
+    const v1::JoinRoomRequest* request, v1::JoinRoomResponse* response) {
   if (auto status = validate(*request); !status.ok()) return finish(context, "JoinRoom", status);
-  return finish(context, "JoinRoom", not_yet("sending a join command to the socket's gateway"));
+  if (backend_ == nullptr) return finish(context, "JoinRoom", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->join_room(*request, *response, complete(reactor, "JoinRoom"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::LeaveRoom(grpc::CallbackServerContext* context,
-                                                const v1::LeaveRoomRequest* request,
-                                                v1::LeaveRoomResponse*) {
+    const v1::LeaveRoomRequest* request, v1::LeaveRoomResponse* response) {
   if (auto status = validate(*request); !status.ok()) return finish(context, "LeaveRoom", status);
-  return finish(context, "LeaveRoom", not_yet("sending a leave command to the socket's gateway"));
+  if (backend_ == nullptr) return finish(context, "LeaveRoom", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->leave_room(*request, *response, complete(reactor, "LeaveRoom"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::DisconnectSocket(grpc::CallbackServerContext* context,
-                                                       const v1::DisconnectSocketRequest* request,
-                                                       v1::DisconnectSocketResponse*) {
-  if (auto status = validate(*request); !status.ok()) {
-    return finish(context, "DisconnectSocket", status);
-  }
-  return finish(context, "DisconnectSocket", not_yet("sending a kick to the socket's gateway"));
+    const v1::DisconnectSocketRequest* request, v1::DisconnectSocketResponse* response) {
+  if (auto status = validate(*request); !status.ok()) return finish(context, "DisconnectSocket", status);
+  if (backend_ == nullptr) return finish(context, "DisconnectSocket", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->disconnect_socket(*request, *response, complete(reactor, "DisconnectSocket"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::DisconnectUser(grpc::CallbackServerContext* context,
-                                                     const v1::DisconnectUserRequest* request,
-                                                     v1::DisconnectUserResponse*) {
-  if (auto status = validate(*request); !status.ok()) {
-    return finish(context, "DisconnectUser", status);
-  }
-  return finish(context, "DisconnectUser", not_yet("kicking the user's sockets"));
+    const v1::DisconnectUserRequest* request, v1::DisconnectUserResponse* response) {
+  if (auto status = validate(*request); !status.ok()) return finish(context, "DisconnectUser", status);
+  if (backend_ == nullptr) return finish(context, "DisconnectUser", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->disconnect_user(*request, *response, complete(reactor, "DisconnectUser"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::ListRoomSockets(grpc::CallbackServerContext* context,
-                                                      const v1::ListRoomSocketsRequest* request,
-                                                      v1::ListRoomSocketsResponse*) {
-  if (auto status = validate(*request); !status.ok()) {
-    return finish(context, "ListRoomSockets", status);
-  }
-  return finish(context, "ListRoomSockets", not_yet("reading presence from Redis"));
+    const v1::ListRoomSocketsRequest* request, v1::ListRoomSocketsResponse* response) {
+  if (auto status = validate(*request); !status.ok()) return finish(context, "ListRoomSockets", status);
+  if (backend_ == nullptr) return finish(context, "ListRoomSockets", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->list_room_sockets(*request, *response, complete(reactor, "ListRoomSockets"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::ListRoomUsers(grpc::CallbackServerContext* context,
-                                                    const v1::ListRoomUsersRequest* request,
-                                                    v1::ListRoomUsersResponse*) {
-  if (auto status = validate(*request); !status.ok()) {
-    return finish(context, "ListRoomUsers", status);
-  }
-  return finish(context, "ListRoomUsers", not_yet("reading presence from Redis"));
+    const v1::ListRoomUsersRequest* request, v1::ListRoomUsersResponse* response) {
+  if (auto status = validate(*request); !status.ok()) return finish(context, "ListRoomUsers", status);
+  if (backend_ == nullptr) return finish(context, "ListRoomUsers", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->list_room_users(*request, *response, complete(reactor, "ListRoomUsers"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::ListUserSockets(grpc::CallbackServerContext* context,
-                                                      const v1::ListUserSocketsRequest* request,
-                                                      v1::ListUserSocketsResponse*) {
-  if (auto status = validate(*request); !status.ok()) {
-    return finish(context, "ListUserSockets", status);
-  }
-  return finish(context, "ListUserSockets", not_yet("reading presence from Redis"));
+    const v1::ListUserSocketsRequest* request, v1::ListUserSocketsResponse* response) {
+  if (auto status = validate(*request); !status.ok()) return finish(context, "ListUserSockets", status);
+  if (backend_ == nullptr) return finish(context, "ListUserSockets", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->list_user_sockets(*request, *response, complete(reactor, "ListUserSockets"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::CountRooms(grpc::CallbackServerContext* context,
-                                                 const v1::CountRoomsRequest* request,
-                                                 v1::CountRoomsResponse*) {
+    const v1::CountRoomsRequest* request, v1::CountRoomsResponse* response) {
   if (auto status = validate(*request); !status.ok()) return finish(context, "CountRooms", status);
-  return finish(context, "CountRooms", not_yet("reading presence from Redis"));
-}
-
-grpc::ServerWriteReactor<v1::ClientEvent>* ApiService::Subscribe(
-    grpc::CallbackServerContext*, const v1::SubscribeRequest* request) {
-  grpc::Status status = validate(*request);
-  if (status.ok()) status = not_yet("streaming client events from wsgw.upstream");
-  count("Subscribe", status.error_code());
-  return new FinishedStream(status);
+  if (backend_ == nullptr) return finish(context, "CountRooms", not_yet());
+  auto* reactor = context->DefaultReactor();
+  backend_->count_rooms(*request, *response, complete(reactor, "CountRooms"));
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ApiService::AnswerAck(grpc::CallbackServerContext* context,
-                                                const v1::AnswerAckRequest* request,
-                                                v1::AnswerAckResponse*) {
-  if (auto status = validate(*request, limits_); !status.ok()) {
-    return finish(context, "AnswerAck", status);
-  }
-  return finish(context, "AnswerAck", not_yet("sending the ack to the socket's gateway"));
+    const v1::AnswerAckRequest* request, v1::AnswerAckResponse* response) {
+  if (auto status = validate(*request, limits_); !status.ok()) return finish(context, "AnswerAck", status);
+  if (backend_ == nullptr) return finish(context, "AnswerAck", not_yet());
+  (void)response;
+  auto* reactor = context->DefaultReactor();
+  backend_->answer_ack(*request, complete(reactor, "AnswerAck"));
+  return reactor;
+}
+
+grpc::ServerWriteReactor<v1::ClientEvent>* ApiService::Subscribe(
+    grpc::CallbackServerContext* context, const v1::SubscribeRequest* request) {
+  grpc::Status status = validate(*request);
+  if (status.ok() && hub_ == nullptr) status = not_yet();
+  count("Subscribe", status.error_code());
+  if (!status.ok()) return new FinishedStream(status);
+#if __has_include("api/service/subscription_hub.h")  // TEMPORARY until the hub lands
+  return hub_->subscribe(context, *request);
+#else
+  (void)context;
+  return new FinishedStream(not_yet());
+#endif
 }
 
 }  // namespace wsgw::api

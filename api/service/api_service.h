@@ -1,14 +1,13 @@
 #pragma once
 // The wsgw.v1.WsApiService implementation (callback API). Every RPC validates its request
-// first (validate.h) and answers INVALID_ARGUMENT with the field at fault.
-//
-// SKELETON: ws-api has no Kafka producer/consumer nor Redis client yet, so after validation
-// every RPC answers UNIMPLEMENTED with a message saying what it would have done. Emit also
-// builds its Socket.IO packet, so the encoding path is exercised end to end. When the cluster
-// back-end exists, it plugs in where each method now returns `not_yet()`.
+// first (validate.h) and answers INVALID_ARGUMENT with the field at fault, then hands it to
+// the cluster back-end (cluster_backend.h; Subscribe to subscription_hub.h), which finishes
+// the call asynchronously. Without a back-end (ws-api started without --redis and
+// --kafka-brokers) valid requests are answered UNIMPLEMENTED.
 #include <string>
 #include <string_view>
 
+#include "api/service/cluster_backend.h"
 #include "api/service/validate.h"
 #include "wsgw/v1/api.grpc.pb.h"
 
@@ -21,13 +20,17 @@ class Counter;
 
 namespace wsgw::api {
 
+class SubscriptionHub;
+
 // "OK", "INVALID_ARGUMENT", ... as grpc-status names them (the metrics label).
 std::string_view status_code_name(grpc::StatusCode code);
 
 class ApiService final : public v1::WsApiService::CallbackService {
  public:
-  // `registry` may be null (no metrics); otherwise it must outlive the service.
-  ApiService(Limits limits, metrics::Registry* registry);
+  // `registry`, `backend` and `hub` may be null (no metrics / validation-only mode);
+  // otherwise they must outlive the service.
+  ApiService(Limits limits, metrics::Registry* registry, ClusterBackend* backend = nullptr,
+             SubscriptionHub* hub = nullptr);
 
   grpc::ServerUnaryReactor* Emit(grpc::CallbackServerContext* context,
                                  const v1::EmitRequest* request,
@@ -70,8 +73,12 @@ class ApiService final : public v1::WsApiService::CallbackService {
   grpc::ServerUnaryReactor* finish(grpc::CallbackServerContext* context, std::string_view method,
                                    const grpc::Status& status);
   void count(std::string_view method, grpc::StatusCode code);
+  // Counts the outcome and finishes `reactor`: the back-end's completion callback.
+  ClusterBackend::Done complete(grpc::ServerUnaryReactor* reactor, std::string_view method);
 
   Limits limits_;
+  ClusterBackend* backend_ = nullptr;
+  SubscriptionHub* hub_ = nullptr;
   metrics::Family<metrics::Counter>* requests_ = nullptr;
 };
 

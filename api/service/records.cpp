@@ -392,6 +392,23 @@ DownstreamRecord make_kick_record(std::string_view nsp, const SocketTarget& targ
   return record;
 }
 
+DownstreamRecord make_reaped_disconnect_record(std::string_view sid, std::string_view uid,
+                                               std::string_view nsp, std::string_view dead_node,
+                                               std::string_view trace_id, int64_t ts_api_ms) {
+  DownstreamRecord record;
+  record.topic = cluster::kUpstreamTopic;
+  record.key = sid;
+  record.headers.add(header::op, cluster::op::disconnect);
+  record.headers.add(header::sid, sid);
+  record.headers.add(header::ns, effective_namespace(nsp));
+  record.headers.add(header::node, dead_node);
+  if (!uid.empty()) record.headers.add(header::uid, uid);
+  record.headers.add(header::trace_id, trace_id);
+  record.headers.add(header::ts_api, std::to_string(ts_api_ms));
+  record.value = "node_lost";
+  return record;
+}
+
 bool parse_upstream(std::span<const kafka::Header> headers, std::string_view value,
                     UpstreamOp& op, v1::ClientEvent& out, std::string& error) {
   out.Clear();

@@ -31,6 +31,7 @@ namespace wsgw::api {
 struct DownstreamRecord {
   std::string topic;
   int32_t partition = -1;  // -1: any partition
+  std::string key;         // empty (null key) except for upstream records ws-api writes
   kafka::OwnedHeaders headers;
   std::string value;
 };
@@ -96,6 +97,14 @@ DownstreamRecord make_kick_record(std::string_view nsp, const SocketTarget& targ
 
 // ---------------------------------------------------------------------------------------------
 // Upstream (gateways -> ws-api)
+
+// The `disconnect` record ws-api's reaper writes to wsgw.upstream for a session of a dead
+// gateway node, as that node would have (key = sid, value = "node_lost"), so subscribers see
+// it like any other disconnect. Headers: x-op, x-sid, x-ns, x-node (the dead node), [x-uid],
+// x-trace-id, x-ts-api.
+DownstreamRecord make_reaped_disconnect_record(std::string_view sid, std::string_view uid,
+                                               std::string_view nsp, std::string_view dead_node,
+                                               std::string_view trace_id, int64_t ts_api_ms);
 
 enum class UpstreamOp : uint8_t { connect, disconnect, event, ack };
 

@@ -12,6 +12,7 @@ namespace wsgw::cluster {
 inline constexpr std::string_view kUpstreamTopic = "wsgw.upstream";      // gateway -> ws-api
 inline constexpr std::string_view kDownstreamTopic = "wsgw.downstream";  // ws-api -> one gateway's partition
 inline constexpr std::string_view kBroadcastTopic = "wsgw.broadcast";    // ws-api -> every gateway
+inline constexpr std::string_view kAcksTopic = "wsgw.acks";              // gateway -> the waiting ws-api replica
 
 // Headers (values are UTF-8 text unless noted).
 namespace header {
@@ -58,7 +59,14 @@ inline constexpr std::string_view kick = "kick";
 //   event       x-event = event name; x-ack-id when the client asked for an ack;
 //               value = the arguments as a JSON array text (without the event name), or with
 //               x-attachments = N > 0 a MessagePack array [json_text, bin_1 ... bin_N]
-//   ack         x-ack-id = the id the server used; value as for event
+//   ack         NOT on wsgw.upstream but on wsgw.acks (below)
+//
+// Acks, topic wsgw.acks, partitions = the downstream partition count: a client's answer to a
+// server ack (ws-api's EmitWithAck). ws-api chooses every server ack id as
+// (api_worker_id << kAckIdWorkerShift) | sequence, api_worker_id being the replica's leased id;
+// the gateway produces the answer to partition ack_id_partition(ack_id, partitions), which only
+// that replica reads. Headers as upstream plus x-ack-id (decimal); value as for event.
+// (Ack ids stay below 2^42, inside JavaScript's exact integers.)
 //
 // Downstream, topic wsgw.downstream (partition = target node's worker id % partitions) and
 // wsgw.broadcast (everyone); headers: x-op, x-ns, x-trace-id, x-ts-api; x-node = target node
@@ -70,5 +78,10 @@ inline constexpr std::string_view kick = "kick";
 //   join / leave  x-room plus x-sid or x-uid; empty value
 //   kick   x-sid or x-uid; value = reason text
 inline constexpr int kDefaultDownstreamPartitions = 64;
+
+inline constexpr unsigned kAckIdWorkerShift = 32;
+constexpr int ack_id_partition(unsigned long long ack_id, int partitions) {
+  return partitions > 0 ? static_cast<int>((ack_id >> kAckIdWorkerShift) % static_cast<unsigned>(partitions)) : 0;
+}
 
 }  // namespace wsgw::cluster

@@ -20,6 +20,7 @@ enum class Disconnect : uint16_t {
   slow_consumer = 4002,     // send queue over its byte limit with nothing volatile left to drop
   transport_replaced = 4003,// polling transport retired after an upgrade, or a duplicate GET
   connect_timeout = 4004,   // no Socket.IO CONNECT within the connect timeout
+  node_lost = 4005,         // reported by ws-api's reaper: the gateway node holding the socket died
   bad_packet = 4500,        // malformed Engine.IO or Socket.IO packet
   kicked = 4501,            // disconnected by the server API
   bad_request = 4502,       // HTTP misuse of a session: concurrent GETs, wrong transport
@@ -43,6 +44,7 @@ constexpr DisconnectInfo kDisconnectTable[] = {
     {Disconnect::slow_consumer, "slow_consumer", true},
     {Disconnect::transport_replaced, "transport_replaced", true},
     {Disconnect::connect_timeout, "connect_timeout", true},
+    {Disconnect::node_lost, "node_lost", true},
     {Disconnect::bad_packet, "bad_packet", false},
     {Disconnect::kicked, "kicked", false},
     {Disconnect::bad_request, "bad_request", false},
