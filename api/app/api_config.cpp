@@ -34,6 +34,10 @@ void declare_options(config::OptionSet& o, ApiConfig& c) {
         "events queued per Subscribe stream; a stream that falls further behind is ended with "
         "RESOURCE_EXHAUSTED",
         c.subscriber_queue);
+  o.add("create-topics",
+        "create the wsgw.* topics at start when missing (false where the cluster cannot, e.g. "
+        "the local demo's mock Kafka, which creates them itself)",
+        c.create_topics);
   o.add("metrics-listen", "HOST:PORT for /metrics /healthz /readyz (empty = none)",
         c.metrics_listen);
   o.add_choice("log-level", "log level", c.log_level,

@@ -25,6 +25,7 @@ struct ApiConfig {
   uint64_t reaper_period_ms = 2000;
   uint64_t max_pending_acks = 100000;
   uint64_t subscriber_queue = 1024;
+  bool create_topics = true;
 };
 
 // Splits redis://[user:password@]host[:port][/db] (db must be 0 or absent: the registry

@@ -1,12 +1,15 @@
 // ws-api: the gRPC API daemon that component services call to reach Socket.IO clients.
-// SKELETON: the API validates requests and answers UNIMPLEMENTED until the Kafka/Redis
-// back-end exists (see api/service/api_service.h).
+// With --redis and --kafka-brokers it runs the cluster back-end (api/service/cluster_backend.h,
+// subscription_hub.h); without them it only validates requests (answering UNIMPLEMENTED).
 #include <pthread.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <algorithm>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +17,8 @@
 #include "api/app/api_config.h"
 #include "api/app/api_server.h"
 #include "api/app/metrics_http.h"
+#include "api/service/cluster_backend.h"
+#include "api/service/subscription_hub.h"
 #include "common/config/option_set.h"
 #include "common/metrics/registry.h"
 
@@ -50,17 +55,55 @@ int main(int argc, char** argv) {
   wsgw::metrics::Registry registry;
   wsgw::metrics::register_process_metrics(registry);
 
-  wsgw::api::ApiServer server(cfg, &registry);
+  std::unique_ptr<wsgw::api::ClusterBackend> backend;
+  std::unique_ptr<wsgw::api::SubscriptionHub> hub;
+  if (!cfg.redis.empty()) {
+    if (cfg.node_name.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      cfg.node_name = host;
+    }
+    wsgw::api::RedisUrl redis_url;
+    wsgw::api::parse_redis_url(cfg.redis, redis_url, error);  // validated above
+    std::string brokers;
+    for (const auto& broker : cfg.kafka_brokers) {
+      if (!brokers.empty()) brokers += ',';
+      brokers += broker;
+    }
+    wsgw::api::BackendOptions bo;
+    bo.node_name = cfg.node_name;
+    bo.kafka_brokers = brokers;
+    bo.redis_host = redis_url.host;
+    bo.redis_port = redis_url.port;
+    bo.redis_username = redis_url.username;
+    bo.redis_password = redis_url.password;
+    bo.downstream_partitions = static_cast<int32_t>(cfg.downstream_partitions);
+    bo.node_timeout = std::chrono::milliseconds(cfg.node_timeout_ms);
+    bo.reaper_period = std::chrono::milliseconds(cfg.reaper_period_ms);
+    bo.max_pending_acks = cfg.max_pending_acks;
+    bo.create_topics = cfg.create_topics;
+    backend = std::make_unique<wsgw::api::ClusterBackend>(bo, &registry);
+    if (!backend->start(error)) {
+      spdlog::critical("cluster back-end: {}", error);
+      return 1;
+    }
+    wsgw::api::SubscriptionHubOptions ho;
+    ho.brokers = brokers;
+    ho.api_node = cfg.node_name;
+    ho.stream_queue = cfg.subscriber_queue;
+    hub = std::make_unique<wsgw::api::SubscriptionHub>(ho, &registry);
+  }
+
+  wsgw::api::ApiServer server(cfg, &registry, backend.get(), hub.get());
   if (!server.start(error)) {
     spdlog::critical("{}", error);
     return 1;
   }
   spdlog::info("gRPC API (wsgw.v1.WsApiService, health, reflection) on {} (port {})",
                cfg.grpc_listen, server.port());
-  spdlog::warn("skeleton build: requests are validated, then answered UNIMPLEMENTED "
-               "(no Kafka/Redis back-end yet)");
-  if (!cfg.redis.empty() || !cfg.kafka_brokers.empty()) {
-    spdlog::warn("--redis and --kafka-brokers are accepted but not used by this build");
+  if (!backend) {
+    spdlog::warn("no --redis/--kafka-brokers: requests are validated, then answered "
+                 "UNIMPLEMENTED");
   }
 
   wsgw::api::MetricsHttpServer metrics_http(registry, [&server] { return server.serving(); });
@@ -79,6 +122,11 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("{}: shutting down (grace {} ms)", strsignal(signal_number), cfg.shutdown_grace_ms);
+  // Subscribers first (they resubscribe to another replica), then the back-end: waiting
+  // EmitWithAck calls end with UNAVAILABLE and new calls are refused, so the server's grace
+  // only has short calls left to wait for.
+  if (hub) hub->stop();
+  if (backend) backend->stop(std::chrono::milliseconds(std::min<uint64_t>(cfg.shutdown_grace_ms, 5000)));
   server.shutdown(std::chrono::milliseconds(cfg.shutdown_grace_ms));
   metrics_http.stop();
   spdlog::info("stopped");

@@ -1,9 +1,7 @@
 #include "api/service/api_service.h"
 
 #include "api/service/packet_builder.h"
-#if __has_include("api/service/subscription_hub.h")
 #include "api/service/subscription_hub.h"
-#endif
 #include "common/metrics/registry.h"
 
 namespace wsgw::api {
@@ -186,12 +184,7 @@ grpc::ServerWriteReactor<v1::ClientEvent>* ApiService::Subscribe(
   if (status.ok() && hub_ == nullptr) status = not_yet();
   count("Subscribe", status.error_code());
   if (!status.ok()) return new FinishedStream(status);
-#if __has_include("api/service/subscription_hub.h")  // TEMPORARY until the hub lands
   return hub_->subscribe(context, *request);
-#else
-  (void)context;
-  return new FinishedStream(not_yet());
-#endif
 }
 
 }  // namespace wsgw::api

@@ -148,7 +148,7 @@ struct ClusterBackend::Metrics {
 };
 
 ClusterBackend::ClusterBackend(BackendOptions options, metrics::Registry* registry)
-    : opt_(std::move(options)), metrics_(std::make_unique<Metrics>()) {
+    : opt_(std::move(options)), registry_(registry), metrics_(std::make_unique<Metrics>()) {
   std::random_device rd;
   trace_base_ = (static_cast<uint64_t>(rd()) << 32) ^ rd();
   if (registry != nullptr) {
@@ -186,6 +186,26 @@ ClusterBackend::ClusterBackend(BackendOptions options, metrics::Registry* regist
 }
 
 ClusterBackend::~ClusterBackend() { stop(std::chrono::milliseconds(0)); }
+
+void ClusterBackend::register_client_metrics(metrics::Registry& r) {
+  // Read at scrape time from the clients' own counters (no hot-path cost).
+  r.gauge_callback("wsgw_api_kafka_producer_pending",
+                   "Records the Kafka producer holds: queued, in flight or awaiting a report",
+                   [this] { return static_cast<double>(producer_->pending()); });
+  r.counter_callback("wsgw_api_kafka_producer_delivered_total",
+                     "Records the brokers acknowledged",
+                     [this] { return static_cast<double>(producer_->stats().delivered); });
+  r.counter_callback("wsgw_api_kafka_producer_queue_full_total",
+                     "Records refused because the producer's local queue was full",
+                     [this] { return static_cast<double>(producer_->stats().queue_full); });
+  r.gauge_callback("wsgw_api_redis_queued", "Redis commands waiting to be sent",
+                   [this] { return static_cast<double>(redis_->queued()); });
+  r.counter_callback("wsgw_api_redis_rejected_total",
+                     "Redis commands refused: the client's queue was full or it was stopping",
+                     [this] { return static_cast<double>(redis_->stats().rejected_full); });
+  r.gauge_callback("wsgw_api_redis_connected", "1 while the Redis connection is up",
+                   [this] { return redis_->connected() ? 1.0 : 0.0; });
+}
 
 bool ClusterBackend::start(std::string& error) {
   redis::ClientOptions ro;
@@ -246,6 +266,7 @@ bool ClusterBackend::start(std::string& error) {
   acks_ = kafka::Consumer::create(cc, error);
   if (!acks_) return false;
 
+  if (registry_ != nullptr) register_client_metrics(*registry_);
   running_ = true;
   thread_ = std::thread([this] { service_loop(); });
   spdlog::info("cluster back-end: node {} (ack worker id {}), Redis {}:{}, Kafka {}, "

@@ -153,8 +153,10 @@ class ClusterBackend {
   void finish_ack(uint64_t ack_id, v1::EmitWithAckResponse::Outcome outcome,
                   const v1::ClientEvent* answer, grpc::Status status = grpc::Status::OK);
   std::string new_trace_id();
+  void register_client_metrics(metrics::Registry& registry);
 
   BackendOptions opt_;
+  metrics::Registry* registry_ = nullptr;
   std::unique_ptr<redis::Client> redis_;
   std::unique_ptr<redis::SessionRegistry> sessions_;
   std::unique_ptr<redis::NodeRegistry> nodes_;
