@@ -350,12 +350,13 @@ grpc::ServerWriteReactor<v1::ClientEvent>* SubscriptionHub::Impl::subscribe(
                                          request.subscriber(), Filters::of(request),
                                          options.stream_queue,
                                          std::chrono::steady_clock::now() + options.start_timeout);
-  stream->hold_self(stream);
 
   Stream::Action action = Stream::Action::none;
   {
     std::lock_guard lock(mutex);
     if (stopped) return new EndedStream(shutting_down());
+    // From here gRPC owns the reactor: it lives at least until OnDone.
+    stream->hold_self(stream);
     reap_retired_locked();
     GroupPtr& group = groups[group_key];
     if (!group) {
