@@ -106,13 +106,22 @@ bool read_page_token(std::string_view token, const std::string& listing, std::st
 
 constexpr int32_t kDefaultPageSize = 100;
 constexpr int32_t kMaxPageSize = 1000;
+
+// Where a paged listing of one room starts. False: the token belongs to another listing.
+struct Paging {
+  std::string listing;  // listing_hash of the listing
+  std::string last;     // the previous page's last item; "" on the first page
+  int32_t size = kDefaultPageSize;
+
+  bool start(std::string_view kind, std::string_view nsp, std::string_view room,
+             std::string_view token, int32_t requested_size) {
+    listing = listing_hash(kind, nsp, room);
+    size = requested_size <= 0 ? kDefaultPageSize : std::min(requested_size, kMaxPageSize);
+    return read_page_token(token, listing, last);
+  }
+};
 constexpr int32_t kDefaultUserSocketLimit = 100;
 constexpr size_t kReapBatch = 500;
-
-int32_t effective_page_size(int32_t requested) {
-  if (requested <= 0) return kDefaultPageSize;
-  return std::min(requested, kMaxPageSize);
-}
 
 // Sorted items after `last`, at most `size` of them; `next` is set when more remain.
 std::vector<std::string> page_of(std::vector<std::string> items, const std::string& last,
@@ -884,13 +893,13 @@ void ClusterBackend::disconnect_user(const v1::DisconnectUserRequest& request,
 void ClusterBackend::list_room_sockets(const v1::ListRoomSocketsRequest& request,
                                        v1::ListRoomSocketsResponse& response, Done done) {
   const std::string_view nsp = effective_namespace(request.namespace_());
-  const std::string listing = listing_hash("room-sockets", nsp, request.room());
-  std::string last;
-  if (!read_page_token(request.page_token(), listing, last)) {
+  Paging paging;
+  if (!paging.start("room-sockets", nsp, request.room(), request.page_token(), request.page_size())) {
     done({grpc::StatusCode::INVALID_ARGUMENT, "page_token: not a token of this listing"});
     return;
   }
-  const int32_t size = effective_page_size(request.page_size());
+  const std::string listing = paging.listing, last = paging.last;
+  const int32_t size = paging.size;
   bool submitted = sessions_->sockets_in_room(
       nsp, request.room(),
       [this, &request, &response, done, listing, last, size](
@@ -922,13 +931,13 @@ void ClusterBackend::list_room_sockets(const v1::ListRoomSocketsRequest& request
 void ClusterBackend::list_room_users(const v1::ListRoomUsersRequest& request,
                                      v1::ListRoomUsersResponse& response, Done done) {
   const std::string_view nsp = effective_namespace(request.namespace_());
-  const std::string listing = listing_hash("room-users", nsp, request.room());
-  std::string last;
-  if (!read_page_token(request.page_token(), listing, last)) {
+  Paging paging;
+  if (!paging.start("room-users", nsp, request.room(), request.page_token(), request.page_size())) {
     done({grpc::StatusCode::INVALID_ARGUMENT, "page_token: not a token of this listing"});
     return;
   }
-  const int32_t size = effective_page_size(request.page_size());
+  const std::string listing = paging.listing, last = paging.last;
+  const int32_t size = paging.size;
   bool submitted = sessions_->sockets_in_room(
       nsp, request.room(),
       [this, &response, done, listing, last, size](redis::Result<std::vector<std::string>> r) {

@@ -58,6 +58,9 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
         c.node_name);
   o.add("downstream-partitions", "cluster mode: partitions of wsgw.downstream (same on every node)",
         c.downstream_partitions);
+  o.add_duration_ms("touch-period",
+                    "cluster mode: period of the batched flush of local sessions' last-seen times",
+                    c.touch_period_ms);
 }
 
 bool validate(GatewayConfig& c, std::string& error) {
@@ -103,6 +106,10 @@ bool validate(GatewayConfig& c, std::string& error) {
   }
   if (c.downstream_partitions == 0) {
     error = "--downstream-partitions must be positive";
+    return false;
+  }
+  if (c.touch_period_ms == 0 || c.touch_period_ms > UINT32_MAX) {
+    error = "--touch-period must be positive and below 49 days";
     return false;
   }
   if (c.max_payload == 0) {

@@ -41,6 +41,7 @@ struct GatewayConfig {
   std::string redis;
   std::string node_name;
   uint32_t downstream_partitions = 64;
+  uint64_t touch_period_ms = 10000;
 };
 
 // Declares every option of `cfg` on `opts`.

@@ -98,10 +98,17 @@ bool GatewayServer::start(std::string& error) {
       !open_on_all(cfg_.metrics_listen, false, net::ListenerKind::admin, admin_listeners_, false))
     return false;
 
-  if (cluster_ &&
-      !cluster_->start([this](std::shared_ptr<const cluster::DownstreamCommand> c) { dispatch(std::move(c)); },
-                       error))
-    return false;
+  if (cluster_) {
+    cluster::ClusterNode::Hooks hooks;
+    hooks.dispatch = [this](std::shared_ptr<const cluster::DownstreamCommand> c) { dispatch(std::move(c)); };
+    hooks.post_to_workers = [this](std::function<void(session::SessionHost&)> fn) {
+      auto shared = std::make_shared<std::function<void(session::SessionHost&)>>(std::move(fn));
+      for (auto& w : ctx_.workers) boost::asio::post(w->io(), [w = w.get(), shared] { (*shared)(*w); });
+    };
+    hooks.worker_count = ctx_.workers.size();
+    hooks.drain = [this] { request_stop(); };
+    if (!cluster_->start(std::move(hooks), error)) return false;
+  }
   for (auto& l : client_listeners_) l->start();
   for (auto& l : admin_listeners_) l->start();
   for (auto& w : ctx_.workers) {
@@ -131,6 +138,7 @@ bool GatewayServer::start_cluster(uint16_t& worker_id, std::string& error) {
   o.kafka_brokers = cfg_.kafka_brokers;
   o.downstream_partitions = static_cast<int32_t>(cfg_.downstream_partitions);
   o.namespaces = cfg_.namespaces;
+  o.touch_period_ms = static_cast<uint32_t>(std::clamp<uint64_t>(cfg_.touch_period_ms, 1, UINT32_MAX));
   if (!cluster::parse_redis_url(cfg_.redis, o.redis_host, o.redis_port, error)) return false;
   auto node = std::make_unique<cluster::ClusterNode>(std::move(o), registry_);
   if (!node->connect(worker_id, error)) return false;
@@ -225,7 +233,9 @@ void GatewayServer::drain() {
   if (left) spdlog::warn("grace period over with {} sessions still open", left);
   for (auto& l : admin_listeners_) l->stop();
   for (auto& w : ctx_.workers) w->io().stop();
-  if (cluster_) cluster_->stop();  // disconnect events are out: flush them, release the lease
+  // Disconnect events are out: flush them (never past the grace: Kafka may be dead), release
+  // the lease.
+  if (cluster_) cluster_->stop(std::max(deadline, clock::now() + std::chrono::milliseconds(100)));
   for (auto& t : threads_) t.join();
   threads_.clear();
   spdlog::info("ws-gateway stopped");

@@ -110,6 +110,15 @@ UpstreamRecord upstream_ack(const session::NamespaceSocket& s, uint64_t ack_id,
   return r;
 }
 
+std::optional<int64_t> header_millis(std::span<const kafka::Header> headers, std::string_view name) {
+  const auto* h = find(headers, name);
+  if (!h || h->value.empty()) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(h->value.data(), h->value.data() + h->value.size(), v);
+  if (ec != std::errc{} || p != h->value.data() + h->value.size() || v < 0) return std::nullopt;
+  return v;
+}
+
 bool parse_downstream(std::span<const kafka::Header> headers, std::string_view value,
                       std::string_view self_node, DownstreamCommand& out, std::string& error) {
   out = DownstreamCommand{};

@@ -40,6 +40,8 @@ UpstreamRecord upstream_disconnect(const session::NamespaceSocket& s, std::strin
 UpstreamRecord upstream_event(const session::NamespaceSocket& s, std::string_view event,
                               std::string_view args, std::optional<uint64_t> ack_id,
                               std::span<const std::string> attachments, const UpstreamContext& ctx);
+// The client's answer to a server ack; the caller produces it to wsgw.acks, partition
+// ack_id_partition(ack_id, partitions) (contract.h), not to wsgw.upstream.
 // `args_json` is the ACK packet's JSON array as received.
 UpstreamRecord upstream_ack(const session::NamespaceSocket& s, uint64_t ack_id,
                             std::string_view args_json, std::span<const std::string> attachments,
@@ -60,6 +62,10 @@ struct DownstreamCommand {
 // Malformed records return false with `error` set; they must be counted and dropped.
 bool parse_downstream(std::span<const kafka::Header> headers, std::string_view value,
                       std::string_view self_node, DownstreamCommand& out, std::string& error);
+
+// A timestamp header (decimal milliseconds since the Unix epoch, e.g. x-ts-api), or nullopt
+// when absent or not a plain non-negative number.
+std::optional<int64_t> header_millis(std::span<const kafka::Header> headers, std::string_view name);
 
 // Limits on what a downstream record may carry (bounded memory on hostile input).
 inline constexpr uint32_t kMaxAttachments = 64;  // as ws-api validates Emit requests

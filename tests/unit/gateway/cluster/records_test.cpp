@@ -167,6 +167,30 @@ TEST(DownstreamRecords, JoinLeaveKick) {
   EXPECT_EQ(c.reason, "spam");
 }
 
+TEST(DownstreamRecords, TimestampHeaders) {
+  std::vector<kafka::Header> h{{header::op, "emit"}, {header::ts_api, "1700000000123"}};
+  EXPECT_EQ(header_millis(h, header::ts_api), 1700000000123);
+  EXPECT_EQ(header_millis(h, header::ts_gateway_in), std::nullopt);
+  for (std::string_view bad : {"", "-5", "12x", " 12", "99999999999999999999999", "1.5"}) {
+    std::vector<kafka::Header> b{{header::ts_api, bad}};
+    EXPECT_EQ(header_millis(b, header::ts_api), std::nullopt) << bad;
+  }
+  // The last one wins, as everywhere else.
+  std::vector<kafka::Header> twice{{header::ts_api, "1"}, {header::ts_api, "2"}};
+  EXPECT_EQ(header_millis(twice, header::ts_api), 2);
+}
+
+TEST(AckPartitions, FollowTheApiReplicaInTheAckId) {
+  // ws-api mints ack ids as (api worker id << 32) | sequence; the answer must reach the
+  // partition that replica reads, whatever the sequence.
+  const unsigned long long replica5 = (5ull << kAckIdWorkerShift);
+  EXPECT_EQ(ack_id_partition(replica5 | 0, 64), 5);
+  EXPECT_EQ(ack_id_partition(replica5 | 0xffffffffull, 64), 5);
+  EXPECT_EQ(ack_id_partition((69ull << kAckIdWorkerShift) | 7, 64), 5);
+  EXPECT_EQ(ack_id_partition(7, 64), 0);  // a client-chosen small id: replica 0
+  EXPECT_EQ(ack_id_partition(replica5, 0), 0);
+}
+
 TEST(DownstreamRecords, MalformedRecordsAreRejected) {
   DownstreamCommand c;
   std::string err;
