@@ -8,12 +8,14 @@
 #   5. fuzz targets built with clang (build-fuzz/), each run briefly,
 #   6. interop tests: unmodified npm clients against the running daemon, and cluster tests
 #      (two gateway nodes against the real Kafka and Redis),
-#   7. the idle-memory benchmark in its --quick form (checks the benchmark works; no timing
+#   7. deploy checks (tests/deploy/run.sh): Dockerfiles, Kubernetes manifests, alert rules and the
+#      Grafana dashboard against a real Prometheus scraping the daemons,
+#   8. the idle-memory benchmark in its --quick form (checks the benchmark works; no timing
 #      is asserted, and the committed results in bench/results/ are not touched).
 # Ends with "N passed, N failed" (ctest binaries, infra check, fuzz targets, interop tests,
 # benchmark) and exits non-zero on any failure.
 # Knobs: WSGW_FUZZ_SECONDS (default 15 per target), WSGW_SKIP_FUZZ=1, WSGW_SKIP_INTEROP=1,
-#        WSGW_SKIP_CLUSTER=1, WSGW_SKIP_BENCH=1.
+#        WSGW_SKIP_CLUSTER=1, WSGW_SKIP_DEPLOY=1, WSGW_SKIP_BENCH=1.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -93,6 +95,18 @@ if [ "${WSGW_SKIP_CLUSTER:-0}" != 1 ]; then
   f=${f:-0}
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   count cluster "${p:-0}" "$f"
+fi
+
+if [ "${WSGW_SKIP_DEPLOY:-0}" != 1 ]; then
+  step "deploy: Dockerfiles, Kubernetes manifests, Prometheus rules, dashboard against a real Prometheus"
+  WSGW_GATEWAY_BIN="$root/build/gateway/app/ws-gateway" WSGW_API_BIN="$root/build/api/app/ws-api" \
+    tests/deploy/run.sh | tee "$logs/deploy.log"
+  rc=${PIPESTATUS[0]}
+  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p' "$logs/deploy.log" | tail -1)
+  f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p' "$logs/deploy.log" | tail -1)
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  count deploy "${p:-0}" "$f"
 fi
 
 if [ "${WSGW_SKIP_BENCH:-0}" != 1 ]; then

@@ -61,6 +61,10 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
   o.add_duration_ms("touch-period",
                     "cluster mode: period of the batched flush of local sessions' last-seen times",
                     c.touch_period_ms);
+  o.add("create-topics",
+        "cluster mode: create the wsgw.* topics at start when missing (false where the cluster "
+        "cannot, e.g. the local demo's mock Kafka, which creates them itself)",
+        c.create_topics);
 }
 
 bool validate(GatewayConfig& c, std::string& error) {

@@ -42,6 +42,7 @@ struct GatewayConfig {
   std::string node_name;
   uint32_t downstream_partitions = 64;
   uint64_t touch_period_ms = 10000;
+  bool create_topics = true;  // false with a cluster that cannot (the local demo's mock Kafka)
 };
 
 // Declares every option of `cfg` on `opts`.

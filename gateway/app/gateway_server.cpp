@@ -137,6 +137,7 @@ bool GatewayServer::start_cluster(uint16_t& worker_id, std::string& error) {
   o.node_name = cfg_.node_name;
   o.kafka_brokers = cfg_.kafka_brokers;
   o.downstream_partitions = static_cast<int32_t>(cfg_.downstream_partitions);
+  o.create_topics = cfg_.create_topics;
   o.namespaces = cfg_.namespaces;
   o.touch_period_ms = static_cast<uint32_t>(std::clamp<uint64_t>(cfg_.touch_period_ms, 1, UINT32_MAX));
   if (!cluster::parse_redis_url(cfg_.redis, o.redis_host, o.redis_port, error)) return false;

@@ -172,7 +172,8 @@ bool ClusterNode::connect(uint16_t& worker_id, std::string& error) {
   sessions_ = std::make_unique<redis::SessionRegistry>(*redis_);
   nodes_ = std::make_unique<redis::NodeRegistry>(*redis_);
 
-  if (!kafka::create_topics(opt_.kafka_brokers,
+  if (opt_.create_topics &&
+      !kafka::create_topics(opt_.kafka_brokers,
                             {{std::string(kUpstreamTopic), opt_.downstream_partitions},
                              {std::string(kDownstreamTopic), opt_.downstream_partitions},
                              {std::string(kBroadcastTopic), 1},

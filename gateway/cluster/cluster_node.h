@@ -50,6 +50,7 @@ struct ClusterOptions {
   std::string redis_host = "127.0.0.1";
   uint16_t redis_port = 6379;
   int32_t downstream_partitions = kDefaultDownstreamPartitions;
+  bool create_topics = true;  // at start, when missing
   std::vector<std::string> namespaces{"/"};  // "*" = any
   uint32_t heartbeat_ms = 2000;
   uint32_t lease_ttl_ms = 15000;
