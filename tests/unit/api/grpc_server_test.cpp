@@ -1,5 +1,5 @@
 // The ws-api gRPC server in process, over real loopback TCP: health checking, reflection,
-// status codes of the skeleton service, the metrics endpoint and shutdown.
+// status codes of the service without its cluster back-end, the metrics endpoint and shutdown.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -101,7 +101,7 @@ TEST_F(GrpcServerTest, EmitBadRequestIsInvalidArgument) {
   EXPECT_EQ(status.error_message().rfind("args_json:", 0), 0u) << status.error_message();
 }
 
-TEST_F(GrpcServerTest, EmitGoodRequestIsUnimplementedUntilTheClusterExists) {
+TEST_F(GrpcServerTest, EmitGoodRequestIsUnimplementedWithoutTheClusterBackEnd) {
   v1::EmitRequest request;
   request.set_room("doc-1");
   request.set_namespace_("/custom");
@@ -109,7 +109,8 @@ TEST_F(GrpcServerTest, EmitGoodRequestIsUnimplementedUntilTheClusterExists) {
   request.set_args_json(R"([1,"a"])");
   const grpc::Status status = call(&v1::WsApiService::Stub::Emit, request);
   EXPECT_EQ(status.error_code(), StatusCode::UNIMPLEMENTED);
-  EXPECT_NE(status.error_message().find("skeleton"), std::string::npos) << status.error_message();
+  EXPECT_NE(status.error_message().find("without its cluster back-end"), std::string::npos)
+      << status.error_message();
 }
 
 TEST_F(GrpcServerTest, PayloadLimits) {
