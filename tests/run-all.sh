@@ -111,7 +111,7 @@ fi
 
 if [ "${WSGW_SKIP_BENCH:-0}" != 1 ]; then
   step "idle-memory benchmark (--quick: proves the benchmark runs; numbers are not asserted)"
-  python3 bench/run-idle-memory.py --build-dir build --quick
+  python3 bench/run.py --build-dir build --quick
   if [ $? -eq 0 ]; then count bench-quick 1 0; else count bench-quick 0 1; fi
 fi
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import datetime
+import http.client
 import json
 import os
 import platform
@@ -170,6 +171,19 @@ def sample_rss(pid: int, samples: int = 5, interval_s: float = 0.2) -> dict[str,
         "RssFile": int(statistics.median(r.get("RssFile", 0) for r in readings)),
         "VmHWM": readings[-1].get("VmHWM", 0),
     }
+
+
+def read_proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process (all its threads) from /proc/PID/stat; 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            text = f.read()
+    except OSError:
+        return 0.0
+    # Fields after the command name (which may hold blanks and parentheses): state is field 3.
+    fields = text[text.rindex(")") + 2:].split()
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
 def read_sockstat() -> dict[str, int]:
@@ -338,6 +352,43 @@ class Server:
     def describe(self) -> dict:
         return {"kind": self.kind, "argv": self.argv()}
 
+    def cpu_s(self) -> float:
+        return read_proc_cpu_s(self.proc.pid) if self.proc is not None else 0.0
+
+    def events_received(self) -> int | None:
+        """Client events the server has counted (the benchmarks' receipts)."""
+        raise NotImplementedError
+
+    def admin(self) -> "AdminClient":
+        """Both servers take POST /admin/broadcast?event=E with a JSON array body on the admin port."""
+        return AdminClient(self.admin_port)
+
+
+class AdminClient:
+    """One keep-alive HTTP connection to a server's admin listener, for broadcasts."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def broadcast(self, event: str, args_json: str) -> tuple[int, bytes]:
+        body = args_json.encode()
+        for attempt in (1, 2):  # a server may close an idle keep-alive connection: reconnect once
+            try:
+                self.conn.request("POST", f"/admin/broadcast?event={event}", body=body,
+                                  headers={"Content-Type": "application/json"})
+                r = self.conn.getresponse()
+                return r.status, r.read()
+            except (http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt == 2:
+                    raise
+        return 0, b""
+
+    def close(self) -> None:
+        self.conn.close()
+
 
 class GatewayServer(Server):
     kind = "ws-gateway"
@@ -382,6 +433,11 @@ class GatewayServer(Server):
         v = m.get('wsgw_connections{transport="websocket"}')
         return None if v is None else int(v)
 
+    def events_received(self) -> int | None:
+        # Standalone mode: client events have no upstream and are only counted.
+        v = self.metrics().get("wsgw_events_unrouted_total")
+        return None if v is None else int(v)
+
 
 class NodeServer(Server):
     kind = "node-socket.io"
@@ -417,6 +473,10 @@ class NodeServer(Server):
             return None
         # Only count clients that also joined "/", as the gateway's gauge counts open sessions.
         return min(int(st["engine_clients"]), int(st.get("sockets", 0)))
+
+    def events_received(self) -> int | None:
+        v = self.stats().get("events_received")
+        return None if v is None else int(v)
 
 
 def node_versions() -> dict:
@@ -460,6 +520,8 @@ class LoadgenSpec:
     # Handshakes in flight per process: queueing in the client rather than in the server
     # keeps handshake times (and so timeouts) bounded when a server is slower than the rate.
     max_inflight: int = 200
+    extra_args: list[str] = field(default_factory=list)  # e.g. ["--receipt-event", "receipt"]
+    status: bool = False   # --status-file: the driver follows deliveries during the hold
 
 
 @dataclass
@@ -479,7 +541,7 @@ class LoadgenFleet:
 
     def start(self) -> None:
         for i, s in enumerate(self.specs):
-            for suffix in ("ready.json", "json"):
+            for suffix in ("ready.json", "json", "status.json"):
                 self._path(i, suffix).unlink(missing_ok=True)
             argv = [str(self.binary), "--url", self.url, "--connections", str(s.connections),
                     "--rate", str(s.rate), "--source-addrs", s.source_addr,
@@ -489,6 +551,9 @@ class LoadgenFleet:
                     "--label", f"{self.name}-{i}", "--progress", "2s",
                     "--ready-file", str(self._path(i, "ready.json")),
                     "--json", str(self._path(i, "json"))]
+            if s.status:
+                argv += ["--status-file", str(self._path(i, "status.json"))]
+            argv += s.extra_args
             self.procs.append(self.group.start(f"{self.name}-{i}", argv))
 
     def _check_running(self) -> None:
@@ -513,6 +578,28 @@ class LoadgenFleet:
         wait_until(f"{self.name}: all loadgens connected", all_ready, timeout_s, 0.2, check=check)
         return [json.loads(self._path(i, "ready.json").read_text()) for i in range(len(self.procs))]
 
+    def statuses(self) -> list[dict]:
+        """The latest --status-file of each process ({} until it has delivered something)."""
+        out = []
+        for i in range(len(self.procs)):
+            try:
+                out.append(json.loads(self._path(i, "status.json").read_text()))
+            except (OSError, ValueError):
+                out.append({})
+        return out
+
+    def deliveries(self) -> int:
+        return sum(st.get("deliveries", 0) for st in self.statuses())
+
+    def check_alive(self) -> None:
+        for i, p in enumerate(self.procs):
+            if p.poll() is not None:
+                raise BenchError(f"loadgen {self.name}-{i} exited early (code {p.returncode}); log:\n"
+                                 f"{self.group.log_tail(p)}")
+
+    def cpu_s(self) -> float:
+        return sum(read_proc_cpu_s(p.pid) for p in self.procs if p.poll() is None)
+
     def stop(self, timeout_s: float = 20.0) -> list[dict]:
         """Ends the hold (SIGINT: clean WebSocket closes) and returns the final reports."""
         for p in self.procs:
@@ -530,6 +617,40 @@ class LoadgenFleet:
             r["exit_code"] = p.returncode
             reports.append(r)
         return reports
+
+
+def merge_latency(histograms: list[dict]) -> dict:
+    """Merges the loadgens' latency histograms (µs; see bench/loadgen/latency_histogram.h) and
+    computes the same quantiles from the merged buckets: a bucket's upper bound, capped at max."""
+    buckets: dict[int, list[int]] = {}
+    count = 0
+    total = 0.0
+    lo, hi = None, 0
+    for h in histograms:
+        if not h or not h.get("count"):
+            continue
+        count += h["count"]
+        total += h["mean"] * h["count"]
+        lo = h["min"] if lo is None else min(lo, h["min"])
+        hi = max(hi, h["max"])
+        for lower, width, n in h.get("buckets", []):
+            b = buckets.setdefault(lower, [width, 0])
+            b[1] += n
+    out = {"count": count, "min": lo or 0, "mean": round(total / count, 1) if count else 0, "max": hi}
+    ordered = sorted(buckets.items())
+    for name, q in (("p50", 0.50), ("p90", 0.90), ("p99", 0.99), ("p999", 0.999)):
+        if not count:
+            out[name] = 0
+            continue
+        rank = max(1, -(-int(q * count * 1000000) // 1000000))  # ceil without float surprises
+        seen = 0
+        for lower, (width, n) in ordered:
+            seen += n
+            if seen >= rank:
+                out[name] = min(max(lower + width - 1, out["min"]), hi)
+                break
+    out["buckets"] = [[lower, width, n] for lower, (width, n) in ordered]
+    return out
 
 
 def summarize_loadgen(reports: list[dict]) -> dict:
@@ -560,4 +681,12 @@ def summarize_loadgen(reports: list[dict]) -> dict:
         "close_timeouts": sum(r.get("close_timeouts", 0) for r in reports),
         "server_ping_interval_ms": max(r.get("server_ping_interval_ms", 0) for r in reports),
         "client_rss_bytes_max": max(r.get("client_rss_bytes", 0) for r in reports),
+        "deliveries": sum(r.get("deliveries", 0) for r in reports),
+        "deliveries_untimed": sum(r.get("deliveries_untimed", 0) for r in reports),
+        "clock_skew": sum(r.get("clock_skew", 0) for r in reports),
+        "receipts_sent": sum(r.get("receipts_sent", 0) for r in reports),
+        "first_delivery_us": min((r["first_delivery_us"] for r in reports if r.get("first_delivery_us")),
+                                 default=0),
+        "last_delivery_us": max((r.get("last_delivery_us", 0) for r in reports), default=0),
+        "latency_us": merge_latency([r.get("latency_us", {}) for r in reports]),
     }

@@ -337,6 +337,73 @@ bool json_uint_field(std::string_view json, std::string_view key, uint64_t& out)
   return true;
 }
 
+EventView parse_event_message(std::string_view message) {
+  EventView v;
+  if (message.size() < 2 || message[0] != '4' || message[1] != '2') return v;
+  std::string_view rest = message.substr(2);
+  if (!rest.empty() && rest.front() == '/') {
+    size_t comma = rest.find(',');
+    if (comma == std::string_view::npos) return v;
+    v.nsp = rest.substr(0, comma);
+    rest.remove_prefix(comma + 1);
+  }
+  if (!rest.empty() && is_digit(rest.front())) {
+    uint64_t id = 0;
+    size_t i = 0;
+    for (; i < rest.size() && is_digit(rest[i]); ++i) {
+      if (id > (UINT64_MAX - 9) / 10) return v;
+      id = id * 10 + static_cast<uint64_t>(rest[i] - '0');
+    }
+    v.has_ack_id = true;
+    v.ack_id = id;
+    rest.remove_prefix(i);
+  }
+  if (rest.size() < 3 || rest.front() != '[' || rest[1] != '"' || rest.back() != ']') return v;
+  size_t i = 2;
+  for (; i < rest.size(); ++i) {
+    if (rest[i] == '\\') {
+      ++i;  // the escaped character cannot end the name
+    } else if (rest[i] == '"') {
+      break;
+    }
+  }
+  if (i >= rest.size() - 1) return v;  // no closing quote before the final ']'
+  v.name = rest.substr(2, i - 2);
+  v.args = rest.substr(i + 1, rest.size() - 1 - (i + 1));
+  if (!v.args.empty() && v.args.front() != ',') return v;
+  v.ok = true;
+  return v;
+}
+
+bool event_timestamp_us(std::string_view args, uint64_t& out) {
+  constexpr std::string_view kFastPrefix = ",{\"ts\":";
+  if (args.starts_with(kFastPrefix) && args.size() > kFastPrefix.size() &&
+      is_digit(args[kFastPrefix.size()])) {
+    std::string_view digits = args.substr(kFastPrefix.size());
+    uint64_t v = 0;
+    for (size_t i = 0; i < digits.size() && is_digit(digits[i]); ++i) {
+      if (v > (UINT64_MAX - 9) / 10) return false;
+      v = v * 10 + static_cast<uint64_t>(digits[i] - '0');
+    }
+    out = v;
+    return true;
+  }
+  // Elsewhere in the first argument: only when that argument is an object.
+  if (!args.starts_with(",{")) return false;
+  return json_uint_field(args, "ts", out);
+}
+
+std::string make_event_message(std::string_view nsp, std::string_view name, std::string_view args_json) {
+  std::string m;
+  m.reserve(8 + nsp.size() + name.size() + args_json.size());
+  m.append("42");
+  if (nsp != "/") m.append(nsp).append(",");
+  m.append("[\"").append(name).append("\"");
+  if (!args_json.empty()) m.append(",").append(args_json);
+  m.append("]");
+  return m;
+}
+
 SocketIoClient::Event SocketIoClient::on_text_message(std::string_view message, std::string& reply) {
   reply.clear();
   if (message.empty() || state_ == State::closed) return Event::protocol_error;

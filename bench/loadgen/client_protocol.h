@@ -157,6 +157,33 @@ class SocketIoClient {
 
 const char* to_string(SocketIoClient::Event e);
 
+// ---------------------------------------------------------------------------------------
+// Socket.IO events the benchmarks time and answer
+
+// The parts of a Socket.IO EVENT text message ("42[...]", "42/nsp,17[...]"), found without
+// parsing the JSON arguments.
+struct EventView {
+  bool ok = false;            // an EVENT packet with a string event name
+  std::string_view nsp = "/";
+  std::string_view name;      // as written between the quotes (escapes left in place)
+  std::string_view args;      // the arguments after the name: "" or ",{...}" (no closing ']')
+  bool has_ack_id = false;
+  uint64_t ack_id = 0;
+};
+
+// Splits a whole Engine.IO text message that carries a Socket.IO EVENT. Anything else
+// (another packet type, binary events, a malformed array) gives ok == false.
+EventView parse_event_message(std::string_view message);
+
+// The "ts" field of an event's first argument, as the benchmark drivers send it: a number
+// of microseconds since the Unix epoch, ideally first in the object (`,{"ts":123,...`: found
+// without scanning the rest). False when there is none.
+bool event_timestamp_us(std::string_view args, uint64_t& out);
+
+// The Engine.IO text message of a Socket.IO EVENT `name` with the raw JSON `args_json`
+// (one argument; empty = none) on namespace `nsp`: 42["name",args] or 42/nsp,["name",args].
+std::string make_event_message(std::string_view nsp, std::string_view name, std::string_view args_json);
+
 // Finds `"key":"value"` in a flat JSON object and returns value (no escapes expected in
 // ids); empty when absent. Good enough for handshake objects, not a JSON parser.
 std::string_view json_string_field(std::string_view json, std::string_view key);

@@ -207,6 +207,19 @@ std::string to_json(const LoadReport& r, const LoadgenOptions& o) {
   append_counts(out, r.drops);
   out.append(",\n  \"pings_answered\": ").append(std::to_string(r.pings_answered));
   out.append(",\n  \"events_received\": ").append(std::to_string(r.events_received));
+  out.append(",\n  \"track_event\": ");
+  append_json_string(out, o.track_event);
+  out.append(",\n  \"receipt_event\": ");
+  append_json_string(out, o.receipt_event);
+  out.append(",\n  \"deliveries\": ").append(std::to_string(r.deliveries));
+  out.append(",\n  \"deliveries_untimed\": ").append(std::to_string(r.deliveries_untimed));
+  out.append(",\n  \"clock_skew\": ").append(std::to_string(r.clock_skew));
+  out.append(",\n  \"receipts_sent\": ").append(std::to_string(r.receipts_sent));
+  out.append(",\n  \"first_delivery_us\": ").append(std::to_string(r.first_delivery_us));
+  out.append(",\n  \"last_delivery_us\": ").append(std::to_string(r.last_delivery_us));
+  out.append(",\n  \"min_sent_us\": ").append(std::to_string(r.min_sent_us));
+  out.append(",\n  \"max_sent_us\": ").append(std::to_string(r.max_sent_us));
+  out.append(",\n  \"latency_us\": ").append(r.latency_us.to_json());
   out.append(",\n  \"client_rss_bytes\": ").append(std::to_string(r.client_rss_bytes));
   out.append(",\n  \"closed_cleanly\": ").append(std::to_string(r.closed_cleanly));
   out.append(",\n  \"close_timeouts\": ").append(std::to_string(r.close_timeouts));
@@ -246,6 +259,8 @@ struct Driver {
   void on_established(ClientBase& c, const SocketIoClient& sio);
   void on_lost(ClientBase& c, Phase at, const std::string& kind);
   void on_close_finished(bool clean);
+  void on_delivery(const EventView& ev);
+  void write_status();
 
   void arm_signals();
   void launch_tick();
@@ -274,6 +289,8 @@ struct Driver {
   Clock::time_point t_last_established;
   Clock::time_point t_hold_start;
   Clock::time_point t_last_progress;
+  uint64_t status_written_deliveries = UINT64_MAX;
+  std::array<char, 64 * 1024> shared_read_buf{};  // plain clients read into it one at a time
   asio::steady_timer launch_timer{io};
   asio::steady_timer sweep_timer{io};
   asio::steady_timer phase_timer{io};  // hold, then close deadline
@@ -304,6 +321,7 @@ class Client final : public ClientBase {
       if (ec) return lose("bind_" + error_kind(ec));
     }
     sock.set_option(tcp::no_delay(true), ec);
+    if constexpr (!kTls) sock.non_blocking(true, ec);  // on_readable() reads until would_block
     sock.async_connect(target, [this](const error_code& e) { on_connected(e); });
   }
 
@@ -373,22 +391,57 @@ class Client final : public ClientBase {
     read_some();
   }
 
+  // TLS: the stream reads into the client's own small buffer (OpenSSL may hold decrypted bytes
+  // the socket no longer shows). Plain: wait until the socket is readable, then read it dry into
+  // the driver's one shared buffer, so a burst of messages costs one read() rather than one per KiB.
   void read_some() {
-    stream_.async_read_some(asio::buffer(read_buf_),
-                            [this](const error_code& ec, size_t n) { on_read(ec, n); });
+    if constexpr (kTls) {
+      stream_.async_read_some(asio::buffer(read_buf_),
+                              [this](const error_code& ec, size_t n) { on_read(ec, n); });
+    } else {
+      stream_.async_wait(tcp::socket::wait_read, [this](const error_code& ec) { on_readable(ec); });
+    }
   }
 
   void on_read(const error_code& ec, size_t n) {
     if (phase == Phase::done) return;
-    if (ec) return lose(phase == Phase::established || phase == Phase::closing
-                            ? error_kind(ec)
-                            : std::string(phase_name(phase)) + "_" + error_kind(ec));
-    std::string_view bytes(read_buf_.data(), n);
+    if (ec) return lose_on_read_error(ec);
+    if (!on_bytes(std::string_view(read_buf_.data(), n))) return;
+    read_some();
+  }
+
+  void on_readable(const error_code& ec) {
+    if (phase == Phase::done) return;
+    if (ec) return lose_on_read_error(ec);
+    auto& buf = owner_.shared_read_buf;
+    for (;;) {
+      error_code rec;
+      const size_t n = socket().read_some(asio::buffer(buf), rec);
+      if (rec == asio::error::would_block || rec == asio::error::try_again) break;
+      if (rec) return lose_on_read_error(rec);
+      if (!on_bytes(std::string_view(buf.data(), n))) return;
+      if (n < buf.size()) break;  // most likely drained; the next wait says for sure
+    }
+    read_some();
+  }
+
+  void lose_on_read_error(const error_code& ec) {
+    lose(phase == Phase::established || phase == Phase::closing
+             ? error_kind(ec)
+             : std::string(phase_name(phase)) + "_" + error_kind(ec));
+  }
+
+  // Feeds received bytes through the upgrade check and the frame reader; false when the
+  // client is gone.
+  bool on_bytes(std::string_view bytes) {
     if (phase == Phase::upgrade) {
       http_buf_.append(bytes);
       UpgradeResult r = check_upgrade_response(http_buf_, expected_accept_);
-      if (r.status == UpgradeStatus::need_more) return read_some();
-      if (r.status != UpgradeStatus::ok) return lose(upgrade_failure_kind(r));
+      if (r.status == UpgradeStatus::need_more) return true;
+      if (r.status != UpgradeStatus::ok) {
+        lose(upgrade_failure_kind(r));
+        return false;
+      }
       reader_.append(std::string_view(http_buf_).substr(r.header_bytes));
       std::string().swap(http_buf_);
       std::string().swap(expected_accept_);
@@ -396,8 +449,7 @@ class Client final : public ClientBase {
     } else {
       reader_.append(bytes);
     }
-    if (!drain_messages()) return;
-    read_some();
+    return drain_messages();
   }
 
   // Handles every complete message; false when the client is gone.
@@ -456,6 +508,7 @@ class Client final : public ClientBase {
         return true;
       case E::event:
         ++owner_.report.events_received;
+        if (!owner_.opts.track_event.empty()) on_event(text);
         return true;
       case E::none:
         return true;
@@ -471,6 +524,22 @@ class Client final : public ClientBase {
         return false;
     }
     return true;
+  }
+
+  // A tracked event: time it by its "ts" and answer it with a receipt when asked to.
+  void on_event(std::string_view text) {
+    EventView ev = parse_event_message(text);
+    if (!ev.ok || ev.name != owner_.opts.track_event) return;
+    owner_.on_delivery(ev);
+    if (!owner_.opts.receipt_event.empty() && phase == Phase::established) {
+      uint64_t ts = 0;
+      std::string args = event_timestamp_us(ev.args, ts) ? "{\"ts\":" + std::to_string(ts) + "}" : "{}";
+      std::string frame;
+      append_client_frame(frame, WsOpcode::text,
+                          make_event_message(owner_.opts.nsp, owner_.opts.receipt_event, args), mask_key());
+      queue_write(frame);
+      ++owner_.report.receipts_sent;
+    }
   }
 
   // One write in flight; later bytes wait in out_pending_ and go out together.
@@ -504,7 +573,8 @@ class Client final : public ClientBase {
   std::string out_pending_;
   std::string out_inflight_;
   bool writing_ = false;
-  std::array<char, 1024> read_buf_{};
+  struct NoBuffer {};
+  [[no_unique_address]] std::conditional_t<kTls, std::array<char, 1024>, NoBuffer> read_buf_{};
 };
 
 void Driver::on_established(ClientBase& c, const SocketIoClient& sio) {
@@ -536,6 +606,38 @@ void Driver::on_lost(ClientBase&, Phase at, const std::string& kind) {
 void Driver::on_close_finished(bool clean) {
   if (clean) ++report.closed_cleanly;
   if (closing_pending > 0 && --closing_pending == 0 && run_phase == RunPhase::closing) finish();
+}
+
+void Driver::on_delivery(const EventView& ev) {
+  const auto now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
+  if (report.deliveries == 0) report.first_delivery_us = now_us;
+  ++report.deliveries;
+  report.last_delivery_us = now_us;
+  uint64_t sent_us = 0;
+  if (!event_timestamp_us(ev.args, sent_us)) {
+    ++report.deliveries_untimed;
+    return;
+  }
+  if (report.min_sent_us == 0 || sent_us < report.min_sent_us) report.min_sent_us = sent_us;
+  report.max_sent_us = std::max(report.max_sent_us, sent_us);
+  if (sent_us > now_us) ++report.clock_skew;
+  report.latency_us.record(sent_us > now_us ? 0 : now_us - sent_us);
+}
+
+void Driver::write_status() {
+  if (opts.status_file.empty() || report.deliveries == status_written_deliveries) return;
+  status_written_deliveries = report.deliveries;
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "{\"deliveries\": %llu, \"receipts_sent\": %llu, \"last_delivery_us\": %llu, "
+                "\"dropped\": %llu}\n",
+                static_cast<unsigned long long>(report.deliveries),
+                static_cast<unsigned long long>(report.receipts_sent),
+                static_cast<unsigned long long>(report.last_delivery_us),
+                static_cast<unsigned long long>(report.dropped));
+  write_file_atomically(opts.status_file, buf);
 }
 
 void Driver::launch_tick() {
@@ -580,6 +682,7 @@ void Driver::sweep_tick() {
       print_progress("connecting");
     }
   }
+  if (run_phase == RunPhase::holding) write_status();
   if (run_phase == RunPhase::finished) return;
   sweep_timer.expires_after(std::chrono::milliseconds(100));
   sweep_timer.async_wait([this](const error_code& ec) {

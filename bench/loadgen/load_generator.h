@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/loadgen/latency_histogram.h"
 #include "bench/loadgen/options.h"
 
 namespace wsgw::loadgen {
@@ -31,6 +32,17 @@ struct LoadReport {
   uint64_t events_received = 0;
   uint64_t closed_cleanly = 0;   // close handshake completed (or server closed after our close)
   uint64_t close_timeouts = 0;   // no close reply within --close-timeout
+  // Delivery timing (--track-event): latency = receive time - the event's "ts", both wall
+  // clock µs since the epoch (same machine: the same clock on both ends).
+  uint64_t deliveries = 0;          // tracked events received
+  uint64_t deliveries_untimed = 0;  // ... of which without a usable "ts"
+  uint64_t clock_skew = 0;          // ... with a "ts" in the future (counted as 0 µs)
+  uint64_t receipts_sent = 0;       // --receipt-event answers queued
+  uint64_t first_delivery_us = 0;   // receive times (µs since the epoch) of the first and last
+  uint64_t last_delivery_us = 0;
+  uint64_t min_sent_us = 0;         // smallest and largest "ts" seen
+  uint64_t max_sent_us = 0;
+  LatencyHistogram latency_us;
   bool interrupted = false;      // a signal cut the connect phase short
   uint64_t client_rss_bytes = 0; // the load generator's own VmRSS when the hold began
 };

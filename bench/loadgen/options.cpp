@@ -90,6 +90,15 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
            o.ready_file);
   opts.add("label", "name of this process in logs and reports", o.label);
   opts.add_duration_ms("progress", "progress line period on stderr (0 = none)", o.progress_ms);
+  opts.add("track-event",
+           "events counted as deliveries and timed by their \"ts\" field (µs since the epoch; "
+           "empty = none)",
+           o.track_event);
+  opts.add("receipt-event",
+           "answer every tracked event with this event, args {\"ts\":<its ts>} (empty = no answer)",
+           o.receipt_event);
+  opts.add("status-file", "during the hold: write the delivery count here (JSON) whenever it changes",
+           o.status_file);
   auto no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
   auto r = opts.parse(argc, argv, no_env);
   if (r.help) {
@@ -113,6 +122,15 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
   if (o.connect_timeout_ms == 0) return fail("--connect-timeout must be positive");
   if (o.nsp.empty() || o.nsp.front() != '/') return fail("--namespace must start with '/'");
   if (o.max_message_bytes == 0) return fail("--max-message must be positive");
+  // Event names go into JSON text as they are: keep them to characters that need no escaping.
+  for (const std::string* name : {&o.track_event, &o.receipt_event}) {
+    for (char c : *name) {
+      if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\' || c == 0x7F)
+        return fail("event names may not contain quotes, backslashes or control characters");
+    }
+  }
+  if (!o.receipt_event.empty() && o.track_event.empty())
+    return fail("--receipt-event needs --track-event");
   std::string error;
   if (!parse_target_url(o.url, url_out, error)) return fail("--url: " + error);
   return result;

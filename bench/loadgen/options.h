@@ -35,6 +35,11 @@ struct LoadgenOptions {
   std::string ready_file;            // written (atomically) when the connect phase ends
   std::string label;                 // names this process in logs and the report
   uint64_t progress_ms = 1000;       // progress line period on stderr (0 = none)
+  // Delivery timing (bench/run.py): events named track_event are counted as deliveries and,
+  // when their first argument has "ts" (µs since the Unix epoch), timed.
+  std::string track_event = "message";
+  std::string receipt_event;         // when set: answer every tracked event with this event
+  std::string status_file;           // during the hold: deliveries so far, rewritten as they change
 };
 
 struct OptionsResult {

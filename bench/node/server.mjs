@@ -6,8 +6,11 @@
 //                   [--admin-listen 127.0.0.1:3001]
 //
 // Besides Socket.IO on --path it answers GET /healthz (200 "ok") and GET /stats (JSON:
-// Engine.IO clients, sockets in "/", and process.memoryUsage()), on the client listener and,
-// when given, on the plain --admin-listen one (so a TLS run can be checked over plain HTTP).
+// Engine.IO clients, sockets in "/", client events received, and process.memoryUsage()), on
+// the client listener and, when given, on the plain --admin-listen one (so a TLS run can be
+// checked over plain HTTP). POST /admin/broadcast?event=NAME with a JSON array body emits
+// the event with those arguments to every socket of "/" (io.emit: encoded once, like the
+// gateway's endpoint of the same name); loopback clients only.
 // Durations are milliseconds or take a unit (500ms, 25s, 2m).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -94,16 +97,59 @@ function parseHostPort(text) {
 
 const opts = parseArgs(process.argv.slice(2));
 let io;
+// Client events of any name (the benchmarks' receipts), as the gateway's
+// wsgw_events_unrouted_total counts them in standalone mode.
+let eventsReceived = 0;
+let broadcastsSent = 0;
+const MAX_ADMIN_BODY = 1 << 20;
+
+function adminBroadcast(req, res, query) {
+  const reply = (status, body) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const remote = req.socket.remoteAddress || '';
+  if (!(remote.startsWith('127.') || remote === '::1' || remote.startsWith('::ffff:127.'))) {
+    reply(403, { error: 'loopback clients only' });
+    return;
+  }
+  const event = query.get('event');
+  const chunks = [];
+  let size = 0;
+  req.on('data', (c) => {
+    size += c.length;
+    if (size <= MAX_ADMIN_BODY) chunks.push(c);
+  });
+  req.on('end', () => {
+    let args;
+    try {
+      args = JSON.parse(Buffer.concat(chunks).toString('utf8') || '[]');
+    } catch {
+      args = undefined;
+    }
+    if (req.method !== 'POST' || !event || size > MAX_ADMIN_BODY || !Array.isArray(args)) {
+      reply(400, { error: 'POST with ?event=NAME and a JSON array body' });
+      return;
+    }
+    io.emit(event, ...args);
+    broadcastsSent++;
+    reply(200, { queued: true });
+  });
+}
 
 function adminHandler(req, res) {
   const path = (req.url || '').split('?')[0];
-  if (req.method === 'GET' && path === '/healthz') {
+  if (path === '/admin/broadcast') {
+    adminBroadcast(req, res, new URL(req.url || '/', 'http://localhost').searchParams);
+  } else if (req.method === 'GET' && path === '/healthz') {
     res.writeHead(200, { 'Content-Type': 'text/plain' });
     res.end('ok\n');
   } else if (req.method === 'GET' && path === '/stats') {
     const body = JSON.stringify({
       engine_clients: io ? io.engine.clientsCount : 0,
       sockets: io ? io.of('/').sockets.size : 0,
+      events_received: eventsReceived,
+      broadcasts_sent: broadcastsSent,
       memory: process.memoryUsage(),
       pid: process.pid,
     });
@@ -134,7 +180,11 @@ io = new Server(server, {
 });
 
 // Accept and keep every client, as the gateway does with --auth none.
-io.on('connection', () => {});
+io.on('connection', (socket) => {
+  socket.onAny(() => {
+    eventsReceived++;
+  });
+});
 
 const { host, port } = parseHostPort(opts.tlsListen || opts.listen);
 server.listen({ host, port, backlog: 4096 }, () => {

@@ -1,5 +1,6 @@
 // Feeds arbitrary server bytes, split at arbitrary points, through what a loadgen client
-// parses: the upgrade response, the frame reader and the Socket.IO client state machine.
+// parses: the upgrade response, the frame reader, the Socket.IO client state machine and the
+// tracked-event / "ts" lookup of the broadcast benchmarks.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,7 +34,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (m.status == ServerFrameReader::Status::need_more) break;
       if (m.status == ServerFrameReader::Status::error) return 0;
       if (m.payload.size() > 4096) __builtin_trap();
-      if (m.opcode == WsOpcode::text) client.on_text_message(m.payload, reply);
+      if (m.opcode == WsOpcode::text) {
+        client.on_text_message(m.payload, reply);
+        // What the broadcast benchmarks do with every tracked event.
+        EventView ev = parse_event_message(m.payload);
+        if (ev.ok) {
+          const char* begin = m.payload.data();
+          const char* end = begin + m.payload.size();
+          if (ev.name.data() < begin || ev.name.data() + ev.name.size() > end) __builtin_trap();
+          if (!ev.args.empty() && (ev.args.data() < begin || ev.args.data() + ev.args.size() > end))
+            __builtin_trap();
+          uint64_t ts = 0;
+          event_timestamp_us(ev.args, ts);
+        }
+      }
     }
     if (reader.buffered_bytes() > 4096 + 14 + 64) __builtin_trap();
   }

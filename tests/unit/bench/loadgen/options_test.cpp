@@ -56,6 +56,23 @@ TEST(LoadgenOptions, ParsesTheDocumentedExample) {
   EXPECT_EQ(t.port, 3000);
 }
 
+TEST(LoadgenOptions, DeliveryTimingOptions) {
+  LoadgenOptions o;
+  TargetUrl t;
+  EXPECT_EQ(o.track_event, "message");
+  EXPECT_TRUE(o.receipt_event.empty());
+  auto r = parse({"--receipt-event", "receipt", "--status-file", "s.json", "--track-event", "news"}, o, t);
+  ASSERT_TRUE(r.ok) << r.text;
+  EXPECT_EQ(o.receipt_event, "receipt");
+  EXPECT_EQ(o.track_event, "news");
+  EXPECT_EQ(o.status_file, "s.json");
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"--receipt-event", "a\"b"}, {"--track-event", "x\\y"}, {"--receipt-event", "r", "--track-event", ""}}) {
+    LoadgenOptions fresh;
+    EXPECT_FALSE(parse(bad, fresh, t).ok) << bad[1];
+  }
+}
+
 TEST(LoadgenOptions, HelpAndErrors) {
   LoadgenOptions o;
   TargetUrl t;
