@@ -13,6 +13,8 @@ packages=(
   librdkafka-dev libhiredis-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   clang libclang-rt-14-dev
   redis-server python3
+  prometheus python3-venv curl
+  chromium
 )
 
 missing=()
@@ -34,8 +36,10 @@ if ((${#missing[@]})); then
 fi
 
 # npm packages into local folders: real socket.io clients for the interop tests, the Node
-# Socket.IO server the benchmarks compare against.
-for dir in tests/interop bench/node; do
+# Socket.IO server the benchmarks compare against, gRPC for the example component and the
+# cluster tests that drive ws-api from Node, the local demo (deploy/local/demo) and its
+# headless-Chromium test (tests/demo: playwright-core drives Debian's chromium).
+for dir in tests/interop bench/node api/example-component tests/cluster deploy/local/demo tests/demo; do
   [ -f "$here/$dir/package-lock.json" ] || continue
   stamp="$here/$dir/node_modules/.wsgw-lock-stamp"
   if [ ! -f "$stamp" ] || ! cmp -s "$here/$dir/package-lock.json" "$stamp"; then

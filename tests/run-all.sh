@@ -15,7 +15,7 @@
 # Ends with "N passed, N failed" (ctest binaries, infra check, fuzz targets, interop tests,
 # benchmark) and exits non-zero on any failure.
 # Knobs: WSGW_FUZZ_SECONDS (default 15 per target), WSGW_SKIP_FUZZ=1, WSGW_SKIP_INTEROP=1,
-#        WSGW_SKIP_CLUSTER=1, WSGW_SKIP_DEPLOY=1, WSGW_SKIP_BENCH=1.
+#        WSGW_SKIP_CLUSTER=1, WSGW_SKIP_DEMO=1, WSGW_SKIP_DEPLOY=1, WSGW_SKIP_BENCH=1.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -95,6 +95,17 @@ if [ "${WSGW_SKIP_CLUSTER:-0}" != 1 ]; then
   f=${f:-0}
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   count cluster "${p:-0}" "$f"
+fi
+
+if [ "${WSGW_SKIP_DEMO:-0}" != 1 ]; then
+  step "local demo in headless Chromium (deploy/run-local.sh: presence, gRPC push, gateway fail-over)"
+  WSGW_BUILD_DIR="$root/build" tests/demo/run.sh | tee "$logs/demo.log"
+  rc=${PIPESTATUS[0]}
+  p=$(sed -nE 's/^# pass ([0-9]+)$/\1/p; s/^ℹ pass ([0-9]+)$/\1/p' "$logs/demo.log" | tail -1)
+  f=$(sed -nE 's/^# fail ([0-9]+)$/\1/p; s/^ℹ fail ([0-9]+)$/\1/p' "$logs/demo.log" | tail -1)
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  count demo "${p:-0}" "$f"
 fi
 
 if [ "${WSGW_SKIP_DEPLOY:-0}" != 1 ]; then

@@ -95,7 +95,8 @@ DownstreamRecord membership_record(std::string_view op, std::string_view nsp,
 
 // The last value of each header the contract defines (Kafka allows duplicates).
 struct UpstreamHeaders {
-  std::optional<std::string_view> op, sid, uid, ns, event, ack_id, node, attachments, trace_id;
+  std::optional<std::string_view> op, sid, uid, ns, event, ack_id, node, attachments, trace_id,
+      detail;
 };
 
 constexpr std::string_view kHopPrefix = "x-ts-";
@@ -139,6 +140,7 @@ bool read_headers(std::span<const kafka::Header> headers, UpstreamHeaders& out,
     else if (h.name == header::node) out.node = h.value;
     else if (h.name == header::binary_count) out.attachments = h.value;
     else if (h.name == header::trace_id) out.trace_id = h.value;
+    else if (h.name == header::detail) out.detail = h.value;
     else if (h.name.starts_with(kHopPrefix)) {
       const std::string_view hop = h.name.substr(kHopPrefix.size());
       if (auto why = check_name(hop); !why.empty()) return fail(error, "x-ts-* hop name", why);
@@ -269,11 +271,16 @@ uint32_t close_code(std::string_view reason) {
   return 0;
 }
 
-bool parse_disconnect(std::string_view value, v1::ClientEvent& out, std::string& error) {
+bool parse_disconnect(std::string_view value, const UpstreamHeaders& headers,
+                      v1::ClientEvent& out, std::string& error) {
   if (auto why = check_name(value); !why.empty()) return fail(error, "disconnect reason", why);
   v1::SocketDisconnected& disconnected = *out.mutable_disconnected();
   disconnected.set_reason(std::string(value));
   disconnected.set_code(close_code(value));
+  if (headers.detail) {
+    if (auto why = check_name(*headers.detail); !why.empty()) return fail(error, header::detail, why);
+    disconnected.set_detail(std::string(*headers.detail));
+  }
   return true;
 }
 
@@ -446,7 +453,7 @@ bool parse_upstream(std::span<const kafka::Header> headers, std::string_view val
     case UpstreamOp::connect:
       return parse_connect(value, h, out, error);
     case UpstreamOp::disconnect:
-      return parse_disconnect(value, out, error);
+      return parse_disconnect(value, h, out, error);
     case UpstreamOp::event: {
       if (!h.event) return fail(error, header::event, "missing");
       if (!accept(header::event, check_event_name(*h.event), error)) return false;

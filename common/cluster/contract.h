@@ -28,6 +28,7 @@ inline constexpr std::string_view except = "x-except";    // comma-separated soc
 inline constexpr std::string_view is_volatile = "x-volatile";  // "1" when the message may be dropped
 inline constexpr std::string_view binary_count = "x-attachments";  // number of binary attachments
 inline constexpr std::string_view trace_id = "x-trace-id";
+inline constexpr std::string_view detail = "x-detail";    // disconnect: the kick's reason text
 // One timestamp per hop, decimal milliseconds since the Unix epoch.
 inline constexpr std::string_view ts_gateway_in = "x-ts-gateway-in";
 inline constexpr std::string_view ts_api = "x-ts-api";
@@ -55,7 +56,8 @@ inline constexpr std::string_view kick = "kick";
 //   connect     value = MessagePack map {"sid","uid","nsp","node","auth" (JSON text of the
 //               CONNECT payload, "" when none),"rooms" (array of str),"connected_at" (ms)}
 //   disconnect  value = the close reason name (docs/close-codes.md, or
-//               "client namespace disconnect")
+//               "client namespace disconnect"); for "kicked", x-detail = the reason text
+//               given to DisconnectSocket / DisconnectUser
 //   event       x-event = event name; x-ack-id when the client asked for an ack;
 //               value = the arguments as a JSON array text (without the event name), or with
 //               x-attachments = N > 0 a MessagePack array [json_text, bin_1 ... bin_N]

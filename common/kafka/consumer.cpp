@@ -15,6 +15,8 @@ namespace {
 // Looking partitions up needs a metadata round trip; a zero-timeout poll must still be able to do it.
 constexpr int kMinMetadataWaitMs = 200;
 constexpr auto kAssignRetryInterval = std::chrono::seconds(1);
+// Looking up committed offsets and partition ends when partitions are assigned.
+constexpr int kOffsetLookupTimeoutMs = 2000;
 
 }  // namespace
 
@@ -46,6 +48,45 @@ struct Consumer::State : detail::ErrorSink {
   void report(ErrorCode code, std::string_view reason) {
     ++stats.errors;
     if (on_error) on_error(ClientError{code, reason, false});
+  }
+
+  // Gives every partition of `list` whose offset is still logical (no committed offset, or
+  // none looked up) an explicit one: its current end for "latest", its start for "earliest".
+  // Doing this BEFORE the partitions are assigned is what makes "assigned" mean "every record
+  // produced from now on will be read": librdkafka would otherwise resolve "latest" a moment
+  // after the assignment, and records produced in between would be skipped.
+  bool pin_start_offsets(rd_kafka_topic_partition_list_t* list, int timeout_ms) {
+    rd_kafka_t* rk = handle.get();
+    for (int i = 0; i < list->cnt; ++i) {
+      rd_kafka_topic_partition_t& tp = list->elems[i];
+      if (tp.offset >= 0) continue;  // a committed offset: resume there
+      int64_t low = 0, high = 0;
+      const rd_kafka_resp_err_t error =
+          rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, timeout_ms);
+      if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        report(error, std::string("kafka consumer: looking up the offsets of ") + tp.topic + ": " +
+                          rd_kafka_err2str(error));
+        return false;
+      }
+      tp.offset = start_offset == RD_KAFKA_OFFSET_BEGINNING ? low : high;
+    }
+    return true;
+  }
+
+  // Balanced mode: partitions given to this member start at their committed offsets, or at
+  // pinned ones (pin_start_offsets) when the group has none.
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t reason,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+    auto* state = static_cast<State*>(static_cast<detail::ErrorSink*>(opaque));
+    if (reason != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      rd_kafka_assign(rk, nullptr);  // revoked (or an error): give everything up
+      return;
+    }
+    // Best effort: when the lookups fail, librdkafka's own reset policy decides.
+    if (rd_kafka_committed(rk, partitions, kOffsetLookupTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      state->pin_start_offsets(partitions, kOffsetLookupTimeoutMs);
+    }
+    rd_kafka_assign(rk, partitions);
   }
 
   // Assigns everything configured, or nothing (so a missing piece is retried as a whole).
@@ -104,7 +145,10 @@ struct Consumer::State : detail::ErrorSink {
       }
     }
     if (ok) {
-      for (int i = 0; i < assignment->cnt; ++i) assignment->elems[i].offset = start_offset;
+      for (int i = 0; i < assignment->cnt; ++i) assignment->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+      ok = pin_start_offsets(assignment, std::max(timeout_ms, 1000));
+    }
+    if (ok) {
       const rd_kafka_resp_err_t error = rd_kafka_assign(rk, assignment);
       if (error != RD_KAFKA_RESP_ERR_NO_ERROR) {
         report(error, std::string("kafka consumer: assign: ") + rd_kafka_err2str(error));
@@ -175,6 +219,7 @@ std::unique_ptr<Consumer> Consumer::create(const ConsumerConfig& config, std::st
   if (!detail::set_properties(conf.get(), properties, error)) return nullptr;
   if (!detail::set_properties(conf.get(), config.extra, error)) return nullptr;
   detail::route_errors(conf.get(), state.get());
+  if (!config.manual_assignment) rd_kafka_conf_set_rebalance_cb(conf.get(), &State::on_rebalance);
 
   std::array<char, 512> reason{};
   rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), reason.data(), reason.size());

@@ -80,7 +80,9 @@ class Consumer {
   void close();
 
   // Partitions currently assigned (0 before the group is joined or the partitions are looked up):
-  // a readiness signal.
+  // a readiness signal. Start offsets are fixed before partitions count as assigned (the end
+  // of each partition for "latest", looked up then), so every record produced after this
+  // turned positive is read.
   size_t assigned_partition_count() const;
   ConsumerStats stats() const;
 

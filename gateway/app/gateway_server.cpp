@@ -169,7 +169,7 @@ void GatewayServer::dispatch(std::shared_ptr<const cluster::DownstreamCommand> c
           break;
         case Kind::kick:
           w->for_each_target(cmd->delivery, [&](session::NamespaceSocket& s) {
-            s.owner().disconnect(s, cmd->reason.empty() ? "kicked" : cmd->reason);
+            s.owner().disconnect(s, cluster::kick_reason(cmd->reason));
           });
           break;
         case Kind::skip:

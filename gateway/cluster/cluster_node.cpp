@@ -221,6 +221,18 @@ bool ClusterNode::start(Hooks hooks, std::string& error) {
   bus_->subscribe(std::string(kBusChannel));
   bus_->subscribe(bus_node_channel(opt_.node_name));
 
+  // Ready only once live: the consumer's partitions are assigned with their start offsets
+  // fixed, so a push sent after /readyz turned 200 is never skipped. (This thread polls until
+  // then; the service thread takes the consumer over afterwards.)
+  const auto live_deadline = steady::now() + std::chrono::seconds(15);
+  kafka::Message msg;
+  while (consumer_->assigned_partition_count() == 0 && steady::now() < live_deadline) {
+    if (consumer_->poll(50, msg)) on_record(msg);
+  }
+  if (consumer_->assigned_partition_count() == 0) {
+    spdlog::warn("cluster: downstream partitions not assigned after 15 s (Kafka unreachable?); "
+                 "serving anyway, pushes start once they are");
+  }
   running_ = true;
   thread_ = std::thread([this] { service_loop(); });
   return true;

@@ -1,5 +1,7 @@
 #include "gateway/cluster/records.h"
 
+#include "gateway/session/disconnect.h"
+
 #include <charconv>
 #include <vector>
 
@@ -78,9 +80,24 @@ UpstreamRecord upstream_connect(const session::NamespaceSocket& s, std::string_v
   return r;
 }
 
+std::string kick_reason(std::string_view detail) {
+  std::string reason(session::name(session::Disconnect::kicked));
+  if (!detail.empty()) {
+    reason.push_back('\n');
+    reason.append(detail);
+  }
+  return reason;
+}
+
 UpstreamRecord upstream_disconnect(const session::NamespaceSocket& s, std::string_view reason,
                                    const UpstreamContext& ctx) {
   UpstreamRecord r = base_record(s, op::disconnect, ctx);
+  std::string_view detail;
+  if (const size_t newline = reason.find('\n'); newline != std::string_view::npos) {
+    detail = reason.substr(newline + 1);
+    reason = reason.substr(0, newline);
+  }
+  if (!detail.empty()) r.headers.add(header::detail, detail);
   r.value.assign(reason);
   return r;
 }

@@ -33,6 +33,10 @@ struct UpstreamContext {
 
 UpstreamRecord upstream_connect(const session::NamespaceSocket& s, std::string_view auth_json,
                                 int64_t connected_at_ms, const UpstreamContext& ctx);
+// A kick's text travels to on_disconnect inside the reason string: "kicked\n<text>" (the
+// session layer passes the reason through untouched). upstream_disconnect splits it again
+// into the value "kicked" and the x-detail header.
+std::string kick_reason(std::string_view detail);
 UpstreamRecord upstream_disconnect(const session::NamespaceSocket& s, std::string_view reason,
                                    const UpstreamContext& ctx);
 // `args` are the event's arguments as scanned from the packet: the array text without the

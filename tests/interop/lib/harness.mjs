@@ -1,6 +1,12 @@
 // Starts and stops the server under test (the ws-gateway binary or the socket.io
 // reference server) with the same command-line flags, so both go through the
 // same code path. Which one is chosen by WSGW_TARGET (reference | gateway).
+//
+// Opt-in: WSGW_EXTERNAL_URL=http://HOST:PORT points startServer() at a gateway that is already
+// running (e.g. a cluster-mode node in front of ws-api and a component, see
+// tests/cluster/api-conformance.test.mjs) instead of spawning one. That gateway must already run
+// with the settings the suite asks for (startServer's options are not applied); stop() and
+// kill() leave it running, since its owner stops it. WSGW_TARGET then defaults to "gateway".
 import { spawn } from 'node:child_process';
 import { it } from 'node:test';
 import fs from 'node:fs';
@@ -21,8 +27,10 @@ const READY_TIMEOUT_MS = Number(process.env.WSGW_READY_TIMEOUT_MS || 15000);
 // period is "a few seconds", so leave headroom on a loaded 2-core machine.
 export const EXIT_TIMEOUT_MS = Number(process.env.WSGW_EXIT_TIMEOUT_MS || 12000);
 
+const EXTERNAL_URL = process.env.WSGW_EXTERNAL_URL || '';
+
 export function targetName() {
-  const target = process.env.WSGW_TARGET || 'reference';
+  const target = process.env.WSGW_TARGET || (EXTERNAL_URL ? 'gateway' : 'reference');
   if (target !== 'reference' && target !== 'gateway') {
     throw new Error(`WSGW_TARGET must be "reference" or "gateway", got "${target}"`);
   }
@@ -98,6 +106,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  */
 export async function startServer(options = {}) {
   const name = options.name || 'server';
+  if (EXTERNAL_URL) return externalServer(name);
   const port = await freePort();
   const args = ['--conformance', '--log-level', process.env.WSGW_LOG_LEVEL || 'debug'];
   let scheme = 'http';
@@ -221,13 +230,37 @@ export async function startServer(options = {}) {
   };
 }
 
+/** The handle startServer() returns for WSGW_EXTERNAL_URL: nothing to spawn, stop or kill. */
+async function externalServer(name) {
+  const url = EXTERNAL_URL.replace(/\/+$/, '');
+  const { hostname, port } = new URL(url);
+  const res = await httpGet(`${url}/healthz`, { timeoutMs: 2000 }).catch((err) => ({ status: err.message }));
+  if (res.status !== 200) throw new Error(`WSGW_EXTERNAL_URL ${url}: /healthz answered ${res.status}`);
+  const exitInfo = { code: 0, signal: null, at: Date.now(), external: true };
+  return {
+    name,
+    url,
+    host: hostname,
+    port: Number(port),
+    metricsUrl: process.env.WSGW_EXTERNAL_METRICS_URL || null,
+    healthUrl: url,
+    logFile: null,
+    pid: null,
+    exited: new Promise(() => {}),  // never exits on our account
+    isRunning: () => true,
+    async stop() { return { ...exitInfo, elapsedMs: 0 }; },
+    async kill() {},
+  };
+}
+
 /**
  * The last test of a suite: SIGTERM the suite's server and require a clean exit
  * (code 0 or death by that SIGTERM, within EXIT_TIMEOUT_MS; 12-shutdown demands code 0). Being a test rather than an after()
  * hook, a crash or hang is counted and reported like any other failure.
  */
 export function itExitsCleanlyOnSigterm(getServer) {
-  it('the server exits cleanly on SIGTERM (no crash, no hang)', async () => {
+  const skip = EXTERNAL_URL ? 'WSGW_EXTERNAL_URL: the external gateway is stopped by its owner' : false;
+  it('the server exits cleanly on SIGTERM (no crash, no hang)', { skip }, async () => {
     const server = getServer();
     if (!server) throw new Error('the server was never started (see the before() hook failure)');
     await server.stop();

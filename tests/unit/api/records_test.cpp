@@ -465,9 +465,12 @@ TEST(ParseUpstream, DisconnectCarriesReasonAndCode) {
   EXPECT_EQ(parsed.event.disconnected().detail(), "");
   EXPECT_EQ(parsed.event.sid(), "sid_1");
 
-  parsed = parse(Upstream::of("disconnect", "kicked"));
-  ASSERT_TRUE(parsed.ok);
+  parsed = parse(Upstream::of("disconnect", "kicked").set("x-detail", "account suspended"));
+  ASSERT_TRUE(parsed.ok) << parsed.error;
+  EXPECT_EQ(parsed.event.disconnected().reason(), "kicked");
   EXPECT_EQ(parsed.event.disconnected().code(), 4501u);
+  EXPECT_EQ(parsed.event.disconnected().detail(), "account suspended");
+  EXPECT_REFUSED(Upstream::of("disconnect", "kicked").set("x-detail", "bad\x01text"), "x-detail");
 
   parsed = parse(Upstream::of("disconnect", "client namespace disconnect"));
   ASSERT_TRUE(parsed.ok);

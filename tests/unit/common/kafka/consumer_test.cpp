@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -232,6 +233,32 @@ TEST(Consumer, BalancedGroupsStartAtTheirResetAndResumeAfterCommit) {
     if (resumed.size() == 3) break;
   }
   EXPECT_EQ(resumed, numbered("new-", 3));
+}
+
+// "Assigned" must mean "live": a "latest" consumer reads every record produced once its
+// partitions count as assigned, with no markers or settling time. ws-api's Subscribe sends
+// subscription_started, and a gateway declares itself ready, on exactly this signal.
+TEST(Consumer, LatestConsumerReadsEverythingProducedOnceAssigned) {
+  for (Mode mode : {Mode::manual, Mode::balanced_group}) {
+    const std::string topic = unique_name("assigned-is-live");
+    ASSERT_EQ(shared_cluster().create_topic(topic, 3), kNoError);
+    auto producer = make_producer({});
+    ASSERT_TRUE(producer);
+    produce_and_flush(*producer, topic, numbered("old-", 3));
+    auto consumer = make_consumer(unique_name("wsgw-live"), topic, "latest", mode);
+    ASSERT_TRUE(consumer);
+    Message message;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (consumer->assigned_partition_count() == 0 && std::chrono::steady_clock::now() < deadline) {
+      EXPECT_FALSE(consumer->poll(20, message)) << "read a record from before the start";
+    }
+    ASSERT_EQ(consumer->assigned_partition_count(), 3u);
+    // Immediately: no settling.
+    produce_and_flush(*producer, topic, numbered("new-", 6));
+    auto values = values_of(consume(*consumer, 6, 5000));
+    std::sort(values.begin(), values.end());
+    EXPECT_EQ(values, numbered("new-", 6)) << (mode == Mode::manual ? "manual" : "balanced");
+  }
 }
 
 TEST(Consumer, MessageViewLivesUntilTheNextPoll) {

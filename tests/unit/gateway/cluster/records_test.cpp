@@ -104,6 +104,12 @@ TEST_F(RecordsTest, UpstreamConnectEnvelopeAndDisconnect) {
   auto d = upstream_disconnect(s, "ping_timeout", up);
   EXPECT_EQ(header(d, header::op), "disconnect");
   EXPECT_EQ(d.value, "ping_timeout");
+  EXPECT_FALSE(d.headers.get(header::detail));
+  // A kick's text rides in the reason string to on_disconnect and leaves as x-detail.
+  auto k = upstream_disconnect(s, kick_reason("account suspended"), up);
+  EXPECT_EQ(k.value, "kicked");
+  EXPECT_EQ(header(k, header::detail), "account suspended");
+  EXPECT_EQ(upstream_disconnect(s, kick_reason(""), up).value, "kicked");
   auto a = upstream_ack(s, 42, "[true]", {}, up);
   EXPECT_EQ(header(a, header::ack_id), "42");
   EXPECT_EQ(a.value, "[true]");
