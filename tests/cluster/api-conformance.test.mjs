@@ -101,7 +101,6 @@ describe('Socket.IO conformance through gateway -> Kafka -> ws-api -> example co
     wsApi = await startApi(env, { name: 'conformance-api-2', grpcPort: wsApi.grpcPort });
     await until('the component subscribed again', () => subscribedLines() > before, 20000)
       .catch((err) => { throw new Error(`${err.message}\n${component.log()}`); });
-    await sleep(1000);  // see SUBSCRIBE_SETTLE_MS in lib/cluster.mjs
     const s = await connectClient(gw.url, { auth: { again: true } });
     try {
       assert.deepEqual(await nextEvent(s, 'auth', 10000), [{ again: true }]);
