@@ -10,9 +10,16 @@ Scenarios (bench/README.md has the method of each):
   fanout         scenario 5: bursts of messages to everyone as fast as the server can, deliveries/s
                  and deliveries per server CPU-second, beside wsgw-fanout-probe (bare write() loop
                  over as many loopback sockets) as the kernel's limit
+  churn          scenario 4: scenario 2 while a share of the clients disconnect and reconnect every
+                 second; reconnects, errors, latency, deliveries
+  slow           scenario 6: broadcasts while 10% of the clients stop reading; the gateway must drop
+                 them as slow_consumer with bounded RSS, the others must be unaffected
+  push           scenario 7 (gateway only): gRPC Emit -> ws-api -> Kafka (wsgw-dev-kafka) -> ws-gateway
+                 -> client latency at a fixed rate, with a real redis-server
+  micro          bench_micro (Google Benchmark, bench/micro) as JSON, when it is built
 
-  bench/run.py --build-dir build            # full run: results in bench/results/ (~15 min)
-  bench/run.py --build-dir build --quick    # small version of each (< 2 min), results in a temp dir
+  bench/run.py --build-dir build            # full run: results in bench/results/ (~20 min)
+  bench/run.py --build-dir build --quick    # small version of each (< 2.5 min), results in a temp dir
   bench/run.py --scenarios ramp,fanout      # a subset
 
 Exit status: 0 when every scenario ran to the end with every client connected and every message
@@ -38,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
 
 import benchlib as bl  # noqa: E402
 
-SCENARIOS = ["idle-memory", "ramp", "broadcast-ack", "broadcast", "fanout"]
+SCENARIOS = ["idle-memory", "ramp", "broadcast-ack", "broadcast", "fanout", "slow", "churn", "push", "micro"]
 SERVERS = ["gateway", "node"]
 RAMP_CONFIGS = ["gateway-plain", "gateway-tls", "node-plain", "node-tls"]
 # Targets of issue 4 for scenario 5, reported beside the numbers (never asserted).
@@ -62,6 +69,13 @@ def article_payload(ts_us: int) -> str:
     return "[" + obj + "]"
 
 
+def padded_payload(ts_us: int, total_bytes: int) -> str:
+    """article_payload with a "pad" string added so the Socket.IO message is about total_bytes."""
+    base = article_payload(ts_us)
+    pad = max(0, total_bytes - (len('42["message",') + len(base) - 1) - len(',"pad":""'))
+    return base[:-2] + ',"pad":"' + "x" * pad + '"}]'
+
+
 def message_bytes() -> int:
     """Bytes of the Engine.IO/Socket.IO text message clients receive: 42["message",{...}]."""
     return len('42["message",') + len(article_payload(int(time.time() * 1e6))) - 1
@@ -82,8 +96,8 @@ def split(total: int, parts: int) -> list[int]:
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="a small version of every scenario (< 2 min)")
-    p.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated subset of {SCENARIOS}")
+    p.add_argument("--quick", action="store_true", help="a small version of every scenario (< 2.5 min)")
+    p.add_argument("--scenarios", help=f"comma-separated subset of {SCENARIOS} (default: all)")
     p.add_argument("--servers", default=",".join(SERVERS), help="gateway,node or one of them")
     p.add_argument("--connections", type=int, help="clients per server and scenario (default 10000, quick 1000)")
     p.add_argument("--processes", type=int, help="loadgen processes (default 4, quick 2)")
@@ -96,6 +110,38 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--broadcasts", type=int, help="broadcasts per server in scenarios 2 and 3 (default 12, quick 3)")
     p.add_argument("--burst", type=int, help="fanout: messages per burst (default 50, quick 20)")
     p.add_argument("--bursts", type=int, help="fanout: bursts per server, and probe runs (default 3, quick 1)")
+    g = p.add_argument_group("scenario 6 (slow): broadcasts while a share of the clients stop reading")
+    g.add_argument("--slow-connections", type=int, help="clients (default 2000, quick 300): fewer than "
+                   "--connections, since every client must receive the megabytes a slow one needs to overflow")
+    g.add_argument("--slow-share", type=float, default=0.1, help="share of clients that stop reading (0.1)")
+    g.add_argument("--slow-message-bytes", type=int, default=65536,
+                   help="broadcast size: the article message padded to this many bytes (64 KiB)")
+    g.add_argument("--slow-rate", type=float, help="broadcasts/s (default 4, quick 25)")
+    g.add_argument("--slow-messages", type=int, help="broadcasts in all (default 120, quick 100)")
+    g.add_argument("--slow-rcvbuf", default="0", help="SO_RCVBUF of the slow clients (0 = system default)")
+    g.add_argument("--slow-max-queue-bytes", default="",
+                   help="ws-gateway --max-queue-bytes for the scenario (default: the gateway's own default)")
+    g.add_argument("--slow-baseline", action=argparse.BooleanOptionalAction, default=None,
+                   help="also run the same load with no slow clients, for the latency comparison "
+                        "(default: on in the full run, off with --quick)")
+    g = p.add_argument_group("scenario 4 (churn): scenario 2 while a share of the clients reconnect")
+    g.add_argument("--churn-share", type=float, default=0.05,
+                   help="share of the clients that disconnect and reconnect every --churn-period (0.05)")
+    g.add_argument("--churn-period", type=float, default=1.0, help="seconds between reconnects of each (1)")
+    g.add_argument("--churn-broadcasts", type=int, help="broadcasts (default 12, quick 4)")
+    g.add_argument("--churn-interval", type=float, help="seconds between broadcasts (default 2.5, quick 1)")
+    g = p.add_argument_group("scenario 7 (push): gRPC Emit -> ws-api -> Kafka -> ws-gateway -> client")
+    g.add_argument("--push-rate", type=float, help="Emit calls/s (default 10000, quick 1000)")
+    g.add_argument("--push-duration", type=float, help="seconds of emitting (default 20, quick 5)")
+    g.add_argument("--push-connections", type=int, help="clients (default 1000, quick 200)")
+    g.add_argument("--push-target", choices=["room", "everyone"], default="room",
+                   help="room: each client in its own room, emits round-robin over the rooms (one "
+                        "delivery per emit); everyone: each emit goes to all clients")
+    g.add_argument("--push-driver", choices=["auto", "cpp", "node"], default="auto",
+                   help="gRPC client: cpp = wsgw-push-driver (grpc++, one thread), node = push/emit.mjs "
+                        "(@grpc/grpc-js); auto = cpp when built, else node")
+    g.add_argument("--micro-min-time", type=float, default=0.2,
+                   help="bench_micro --benchmark_min_time (s) per benchmark in the full run")
     p.add_argument("--build-dir", type=Path,
                    default=Path(os.environ.get("WSGW_BUILD_DIR", bl.REPO_DIR / "build")),
                    help="CMake build directory with ws-gateway, wsgw-loadgen, wsgw-fanout-probe")
@@ -109,7 +155,17 @@ def parse_args() -> argparse.Namespace:
     a.broadcasts = a.broadcasts or (3 if a.quick else 12)
     a.burst = a.burst or (20 if a.quick else 50)
     a.bursts = a.bursts or (1 if a.quick else 3)
-    a.scenarios = [s.strip() for s in a.scenarios.split(",") if s.strip()]
+    a.slow_connections = a.slow_connections or min(a.connections, 300 if a.quick else 2000)
+    a.slow_rate = a.slow_rate or (25.0 if a.quick else 4.0)
+    a.slow_messages = a.slow_messages or (100 if a.quick else 120)
+    a.slow_baseline = (not a.quick) if a.slow_baseline is None else a.slow_baseline
+    a.churn_broadcasts = a.churn_broadcasts or (4 if a.quick else 12)
+    a.churn_interval = a.churn_interval or (1.0 if a.quick else 2.5)
+    a.push_rate = a.push_rate or (1000.0 if a.quick else 10000.0)
+    a.push_duration = a.push_duration or (5.0 if a.quick else 20.0)
+    a.push_connections = a.push_connections or (200 if a.quick else 1000)
+    a.scenarios_explicit = a.scenarios is not None
+    a.scenarios = [s.strip() for s in (a.scenarios or ",".join(SCENARIOS)).split(",") if s.strip()]
     a.servers = [s.strip() for s in a.servers.split(",") if s.strip()]
     bad = [s for s in a.scenarios if s not in SCENARIOS] + [s for s in a.servers if s not in SERVERS]
     if bad:
@@ -121,6 +177,13 @@ def parse_args() -> argparse.Namespace:
     a.gateway_bin = a.build_dir / "gateway" / "app" / "ws-gateway"
     a.loadgen_bin = a.build_dir / "bench" / "loadgen" / "wsgw-loadgen"
     a.probe_bin = a.build_dir / "bench" / "probe" / "wsgw-fanout-probe"
+    a.api_bin = a.build_dir / "api" / "app" / "ws-api"
+    a.dev_kafka_bin = a.build_dir / "deploy" / "local" / "wsgw-dev-kafka"
+    a.micro_bin = a.build_dir / "bench" / "micro" / "bench_micro"
+    a.push_driver_bin = a.build_dir / "bench" / "push" / "wsgw-push-driver"
+    if a.push_driver == "auto":
+        a.push_driver = "cpp" if a.push_driver_bin.is_file() else "node"
+    a.redis_bin = shutil.which("redis-server") or "redis-server"
     return a
 
 
@@ -134,11 +197,13 @@ class Suite:
         self.cert, self.key = bl.make_self_signed_cert(self.tmp)
         self.failed: list[str] = []
 
-    def start_server(self, kind: str, name: str, tls: bool = False) -> bl.Server:
+    def start_server(self, kind: str, name: str, tls: bool = False,
+                     gateway_args: list[str] | None = None) -> bl.Server:
         settings = bl.ServerSettings(tls=tls, cert=self.cert, key=self.key)
         if kind == "gateway":
             server: bl.Server = bl.GatewayServer(self.group, settings, name, self.args.gateway_bin,
                                                  self.args.threads)
+            server.extra_args = list(gateway_args or [])
         else:
             server = bl.NodeServer(self.group, settings, name)
         server.start()
@@ -146,9 +211,10 @@ class Suite:
         return server
 
     def connect_fleet(self, server: bl.Server, name: str, rate: float, inflight: int = 200,
-                      extra_args: list[str] | None = None, status: bool = False) -> tuple[bl.LoadgenFleet, dict]:
+                      extra_args: list[str] | None = None, status: bool = False,
+                      connections: int | None = None) -> tuple[bl.LoadgenFleet, dict]:
         a = self.args
-        n = a.connections
+        n = connections or a.connections
         specs = [bl.LoadgenSpec(c, rate / a.processes, f"127.0.0.{2 + i}", max_inflight=inflight,
                                 extra_args=list(extra_args or []), status=status)
                  for i, c in enumerate(split(n, a.processes))]
@@ -324,6 +390,411 @@ def run_broadcast(suite: Suite, kind: str, with_receipts: bool) -> dict:
 
 
 # ---------------------------------------------------------------------------------------
+# Scenario 6: slow consumers (broadcasts while a share of the clients stop reading)
+
+
+def tcp_mem_bytes() -> int:
+    try:
+        return bl.read_sockstat().get("tcp_mem_bytes", 0)
+    except OSError:
+        return 0
+
+
+def run_slow(suite: Suite, kind: str, share: float) -> dict:
+    """Broadcasts --slow-messages messages of --slow-message-bytes at --slow-rate to
+    --slow-connections clients, of which `share` stop reading once connected. The server's RSS
+    (and the kernel's TCP memory) is sampled every 0.25 s; the active clients must get every
+    message; the slow ones report how the server ended them when they read again at the end."""
+    a = suite.args
+    baseline = share == 0
+    name = f"slow-{kind}" + ("-baseline" if baseline else "")
+    gw_args = ["--max-queue-bytes", a.slow_max_queue_bytes] if a.slow_max_queue_bytes else []
+    server = suite.start_server(kind, f"{name}-server", gateway_args=gw_args)
+    n = a.slow_connections
+    extra = ["--pause-reading-share", str(share), "--paused-rcvbuf", str(a.slow_rcvbuf),
+             "--max-message", str(max(1 << 20, 2 * a.slow_message_bytes))] if share > 0 else []
+    fleet, ready = suite.connect_fleet(server, name, a.connect_rate, extra_args=extra, status=True,
+                                       connections=n)
+    paused = sum(r.get("paused_clients", 0) for r in ready)
+    active = n - paused
+    admin = server.admin()
+    closes0 = server.metrics().get('wsgw_closes_total{reason="slow_consumer"}', 0) if kind == "gateway" else None
+    rss_series: list[list[float]] = []
+    tcp_series: list[list[float]] = []
+    t0 = time.monotonic()
+
+    def sample():
+        t = round(time.monotonic() - t0, 2)
+        rss_series.append([t, bl.read_proc_status(server.proc.pid)["VmRSS"]])
+        tcp_series.append([t, tcp_mem_bytes()])
+
+    sample()
+    cpu0 = server.cpu_s()
+    next_sample = t0
+    post_ms = []
+    for k in range(a.slow_messages):
+        delay = t0 + k / a.slow_rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        if time.monotonic() >= next_sample:
+            sample()
+            next_sample += 0.25
+        t = time.monotonic()
+        status, body = admin.broadcast("message", padded_payload(now_us(), a.slow_message_bytes))
+        post_ms.append((time.monotonic() - t) * 1000)
+        if status != 200:
+            raise bl.BenchError(f"{name}: POST /admin/broadcast answered {status}: {body[:200]!r}")
+    expected = active * a.slow_messages
+    deadline = time.monotonic() + 60
+    got = fleet.deliveries()
+    while got < expected and time.monotonic() < deadline:
+        server.check_alive()
+        fleet.check_alive()
+        if time.monotonic() >= next_sample:
+            sample()
+            next_sample += 0.25
+        time.sleep(0.05)
+        got = fleet.deliveries()
+    t_end = time.monotonic()
+    cpu1 = server.cpu_s()
+    sample()
+    slow_closed = None
+    if kind == "gateway":
+        slow_closed = int(server.metrics().get('wsgw_closes_total{reason="slow_consumer"}', 0) - closes0)
+    rss_end = server.rss(3)
+    tcp_end = tcp_mem_bytes()  # while the slow clients still exist (Node) or are gone (gateway)
+    conns_end = server.connection_count()
+    admin.close()
+    final = bl.summarize_loadgen(fleet.stop())
+    code = suite.stop_server(server)
+    lat = final["latency_us"]
+    rss_values = [v for _, v in rss_series]
+    phase_s = t_end - t0
+    result = {
+        "scenario": "slow-baseline" if baseline else "slow", "server": server.kind, "connections": n,
+        "slow_share": share, "slow_clients": paused, "active_clients": active,
+        "messages": a.slow_messages, "rate_per_s": a.slow_rate, "message_bytes": a.slow_message_bytes,
+        "gateway_max_queue_bytes": a.slow_max_queue_bytes or "default (1 MiB)",
+        "slow_rcvbuf": a.slow_rcvbuf,
+        "expected_deliveries": expected, "deliveries": final["deliveries"],
+        "missed_deliveries": expected - final["deliveries"],
+        "dropped_active_clients": final["dropped_during_hold"], "drops": final["drops"],
+        "latency_us": lat,
+        "slow_closed_by_server_metric": slow_closed,
+        "slow_outcomes_seen_by_clients": final["paused_outcomes"],
+        "slow_deliveries_read_at_end": final["paused_deliveries"],
+        "server_connections_at_end": conns_end,
+        "server_rss_start_bytes": rss_values[0], "server_rss_max_bytes": max(rss_values),
+        "server_rss_end_bytes": rss_end["VmRSS"],
+        "server_rss_growth_bytes": max(rss_values) - rss_values[0],
+        "kernel_tcp_mem_max_bytes": max(v for _, v in tcp_series),
+        "kernel_tcp_mem_end_bytes": tcp_end,
+        "rss_series": rss_series, "tcp_mem_series": tcp_series,
+        "phase_s": round(phase_s, 3),
+        "deliveries_per_s": round(final["deliveries"] / phase_s, 1) if phase_s > 0 else 0,
+        "server_cpu_percent": round(100 * (cpu1 - cpu0) / phase_s, 1) if phase_s > 0 else 0,
+        "post_ms_median": round(statistics.median(post_ms), 2) if post_ms else None,
+        "server_exit_code": code,
+    }
+    ok = result["missed_deliveries"] == 0 and result["dropped_active_clients"] == 0
+    if kind == "gateway" and not baseline:
+        # The bound: every slow client is ended by the gateway as slow_consumer (close 4002).
+        result["slow_all_dropped"] = slow_closed == paused
+        ok = ok and slow_closed == paused
+    result["ok"] = ok
+    if not ok:
+        suite.failed.append(name)
+    bl.log(f"{name}: {final['deliveries']}/{expected} delivered to {active} active clients, latency p50 "
+           f"{lat['p50'] / 1000:.1f} ms p99 {lat['p99'] / 1000:.1f} ms; {paused} slow: server closed "
+           f"{slow_closed} as slow_consumer, clients saw {final['paused_outcomes']}; server RSS "
+           f"{rss_values[0] / 2**20:.1f} -> max {max(rss_values) / 2**20:.1f} MiB")
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# Scenario 4: churn (scenario 2 while a share of the clients disconnect and reconnect)
+
+
+def run_churn(suite: Suite, kind: str) -> dict:
+    """Scenario 2 (broadcast + a receipt per delivery) while --churn-share of the clients close
+    and reconnect (as new Socket.IO clients) every --churn-period. The other clients must get
+    every message; the churning ones get what arrives while they are connected."""
+    a = suite.args
+    name = f"churn-{kind}"
+    server = suite.start_server(kind, f"{name}-server")
+    extra = ["--receipt-event", "receipt", "--churn-share", str(a.churn_share),
+             "--churn-period", f"{int(a.churn_period * 1000)}ms"]
+    fleet, ready = suite.connect_fleet(server, name, a.connect_rate, extra_args=extra, status=True)
+    n = a.connections
+    pool = sum(r.get("churn_pool", 0) for r in ready)
+    steady = n - pool
+    admin = server.admin()
+    events0 = server.events_received() or 0
+    cpu0 = server.cpu_s()
+    t0 = time.monotonic()
+    post_ms = []
+    for k in range(a.churn_broadcasts):
+        delay = t0 + k * a.churn_interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        t = time.monotonic()
+        status, body = admin.broadcast("message", article_payload(now_us()))
+        post_ms.append((time.monotonic() - t) * 1000)
+        if status != 200:
+            raise bl.BenchError(f"{name}: POST /admin/broadcast answered {status}: {body[:200]!r}")
+    expected_steady = steady * a.churn_broadcasts
+
+    def steady_deliveries() -> int:
+        st = fleet.statuses()
+        return sum(x.get("deliveries", 0) - x.get("churn_deliveries", 0) for x in st)
+
+    deadline = time.monotonic() + a.churn_interval + 30
+    while steady_deliveries() < expected_steady and time.monotonic() < deadline:
+        server.check_alive()
+        fleet.check_alive()
+        time.sleep(0.05)
+    t_end = time.monotonic()
+    cpu1 = server.cpu_s()
+    reconnects_live = sum(x.get("reconnects", 0) for x in fleet.statuses())
+    receipts_live = sum(x.get("receipts_sent", 0) for x in fleet.statuses())
+    try:
+        bl.wait_until(f"{name}: server to count the receipts",
+                      lambda: (server.events_received() or 0) - events0 >= receipts_live, 10, 0.1)
+    except bl.BenchError:
+        pass  # a shortfall shows in the numbers
+    conns_end = server.connection_count()
+    admin.close()
+    final = bl.summarize_loadgen(fleet.stop())
+    receipts_counted = (server.events_received() or 0) - events0
+    code = suite.stop_server(server)
+    phase_s = t_end - t0
+    hold_s = max((r.get("hold_s", 0) for r in fleet_reports(fleet)), default=0) or phase_s
+    lat = final["latency_us"]
+    steady_got = final["deliveries"] - final["churn_deliveries"]
+    result = {
+        "scenario": "churn", "server": server.kind, "connections": n, "churn_share": a.churn_share,
+        "churn_period_s": a.churn_period, "broadcasts": a.churn_broadcasts, "interval_s": a.churn_interval,
+        "churn_pool": pool, "steady_clients": steady,
+        "expected_steady_deliveries": expected_steady, "steady_deliveries": steady_got,
+        "missed_steady_deliveries": expected_steady - steady_got,
+        "churn_deliveries": final["churn_deliveries"],
+        "churn_deliveries_possible": pool * a.churn_broadcasts,
+        "deliveries": final["deliveries"],
+        "disconnects": final["churn_disconnects"], "disconnects_closed_cleanly": final["churn_closed_cleanly"],
+        "disconnect_close_timeouts": final["churn_close_timeouts"],
+        "reconnects": final["reconnects"], "reconnect_failures": final["reconnect_failures"],
+        "reconnects_interrupted": final["reconnects_interrupted"], "churn_skipped": final["churn_skipped"],
+        "reconnects_per_s": round(final["reconnects"] / hold_s, 1) if hold_s > 0 else 0,
+        "reconnect_handshake_ms_p50_max": final["reconnect_handshake_ms_p50_max"],
+        "reconnect_handshake_ms_p99_max": final["reconnect_handshake_ms_p99_max"],
+        "reconnects_at_end_of_broadcasts": reconnects_live,
+        "dropped_clients": final["dropped_during_hold"], "drops": final["drops"],
+        "receipts_sent": final["receipts_sent"], "receipts_counted_by_server": receipts_counted,
+        "latency_us": lat,
+        "server_connections_at_end": conns_end,
+        "phase_s": round(phase_s, 3), "hold_s": round(hold_s, 3),
+        "server_cpu_percent": round(100 * (cpu1 - cpu0) / phase_s, 1) if phase_s > 0 else 0,
+        "post_ms_median": round(statistics.median(post_ms), 2) if post_ms else None,
+        "server_exit_code": code,
+    }
+    errors = sum(final["reconnect_failures"].values()) + final["dropped_during_hold"] + \
+        final["churn_close_timeouts"]
+    result["errors"] = errors
+    result["ok"] = (result["missed_steady_deliveries"] == 0 and errors == 0 and
+                    receipts_counted == final["receipts_sent"])
+    if not result["ok"]:
+        suite.failed.append(name)
+    bl.log(f"{name}: steady {steady_got}/{expected_steady}, churners {final['churn_deliveries']}; "
+           f"{final['reconnects']} reconnects ({result['reconnects_per_s']}/s), errors {errors} "
+           f"{final['reconnect_failures']}; latency p50 {lat['p50'] / 1000:.1f} ms p99 {lat['p99'] / 1000:.1f} ms; "
+           f"receipts {final['receipts_sent']} sent / {receipts_counted} counted")
+    return result
+
+
+def fleet_reports(fleet: bl.LoadgenFleet) -> list[dict]:
+    """The final JSON reports a stopped fleet left behind."""
+    out = []
+    for i in range(len(fleet.procs)):
+        try:
+            out.append(json.loads(fleet._path(i, "json").read_text()))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Scenario 7: the push path, gRPC Emit -> ws-api -> Kafka -> ws-gateway -> client (gateway only)
+
+PUSH_PARTITIONS = 8
+
+
+def ensure_push_modules() -> None:
+    """bench/push's locked gRPC client packages (npm ci when missing)."""
+    d = bl.BENCH_DIR / "push"
+    if (d / "node_modules" / "@grpc" / "grpc-js" / "package.json").exists():
+        return
+    bl.log("bench/push/node_modules missing: running npm ci")
+    r = subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=d, capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        raise bl.BenchError(f"npm ci failed in bench/push:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}")
+
+
+def redis_ping(port: int) -> bool:
+    import socket
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as c:
+            c.sendall(b"PING\r\n")
+            return c.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def run_push(suite: Suite) -> dict:
+    """Scenario 7: wsgw-dev-kafka (librdkafka's mock cluster), a real redis-server, ws-api and one
+    ws-gateway in cluster mode; bench/push/emit.mjs calls Emit at --push-rate for --push-duration
+    with {"ts": µs} in the arguments; wsgw-loadgen clients time each delivery."""
+    a = suite.args
+    if a.push_driver == "node":
+        ensure_push_modules()
+    tmp = suite.tmp
+    redis_port, api_port, api_metrics = bl.free_port(), bl.free_port(), bl.free_port()
+    redis = suite.group.start("push-redis", [a.redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1",
+                                             "--save", "", "--appendonly", "no", "--dir", str(tmp)])
+    bl.wait_until("redis-server to answer PING", lambda: redis_ping(redis_port), 20, 0.1)
+    addr_file = tmp / "push-kafka.addr"
+    addr_file.unlink(missing_ok=True)
+    kafka = suite.group.start("push-kafka", [str(a.dev_kafka_bin), "--partitions", str(PUSH_PARTITIONS),
+                                             "--address-file", str(addr_file)])
+
+    def kafka_up():
+        if kafka.poll() is not None:
+            raise bl.BenchError(f"wsgw-dev-kafka exited: {suite.group.log_tail(kafka)}")
+        return addr_file.exists() and addr_file.read_text().strip()
+
+    brokers = bl.wait_until("wsgw-dev-kafka's address", kafka_up, 20, 0.1).strip()
+    redis_url = f"redis://127.0.0.1:{redis_port}"
+    api = suite.group.start("push-ws-api", [
+        str(a.api_bin), "--grpc-listen", f"127.0.0.1:{api_port}", "--redis", redis_url,
+        "--kafka-brokers", brokers, "--node-name", "api-bench", "--downstream-partitions", str(PUSH_PARTITIONS),
+        "--create-topics=false", "--metrics-listen", f"127.0.0.1:{api_metrics}", "--log-level", "warn"])
+
+    def api_up():
+        if api.poll() is not None:
+            raise bl.BenchError(f"ws-api exited: {suite.group.log_tail(api)}")
+        return bl.http_get(f"http://127.0.0.1:{api_metrics}/healthz")[0] == 200
+
+    bl.wait_until("ws-api /healthz", api_up, 30, 0.1)
+    server = suite.start_server("gateway", "push-gateway", gateway_args=[
+        "--kafka-brokers", brokers, "--redis", redis_url, "--node-name", "gw-bench",
+        "--downstream-partitions", str(PUSH_PARTITIONS), "--create-topics=false"])
+    bl.wait_until("push-gateway /readyz", lambda: bl.http_get(
+        f"http://127.0.0.1:{server.admin_port}/readyz")[0] == 200, 30, 0.1, check=server.check_alive)
+
+    n = a.push_connections
+    specs = [bl.LoadgenSpec(c, a.connect_rate / a.processes, f"127.0.0.{2 + i}", status=True,
+                            extra_args=["--track-event", "push", "--sids-file", str(tmp / f"push-sids-{i}.txt")])
+             for i, c in enumerate(split(n, a.processes))]
+    fleet = bl.LoadgenFleet(suite.group, a.loadgen_bin, server.url, tmp, "push", specs)
+    fleet.start()
+    rsum = bl.summarize_loadgen(fleet.wait_connected(n / 1000 + 60, extra_check=server.check_alive))
+    if rsum["established"] != n:
+        raise bl.BenchError(f"push: only {rsum['established']}/{n} clients connected: {rsum['failures']}")
+    out, ready, start = tmp / "push-emit.json", tmp / "push-emit.ready", tmp / "push-emit.start"
+    live = tmp / "push-emit.live"
+    for f in (out, ready, start, live):
+        f.unlink(missing_ok=True)
+    driver_cmd = ([str(a.push_driver_bin)] if a.push_driver == "cpp"
+                  else ["node", str(bl.BENCH_DIR / "push" / "emit.mjs")])
+    driver = suite.group.start("push-emit", driver_cmd + [
+        "--addr", f"127.0.0.1:{api_port}",
+        "--sids", ",".join(str(tmp / f"push-sids-{i}.txt") for i in range(a.processes)),
+        "--target", a.push_target, "--rate", str(a.push_rate), "--duration", str(a.push_duration),
+        "--event", "push", "--json", str(out), "--ready-file", str(ready), "--start-file", str(start),
+        "--live-file", str(live)])
+
+    def downstream_applied() -> int:
+        return int(sum(v for k, v in server.metrics().items() if k.startswith("wsgw_downstream_records_total")))
+
+    def driver_alive():
+        server.check_alive()
+        if driver.poll() is not None:
+            raise bl.BenchError(f"emit.mjs exited early: {suite.group.log_tail(driver)}")
+
+    # The gateway's consumer takes its partition some time after /readyz: wait until the driver's
+    # warm-up emits arrive, so the room joins that follow are not produced before it reads.
+    t_live = time.monotonic()
+    bl.wait_until("the gateway to apply a downstream record", lambda: downstream_applied() > 0, 60, 0.1,
+                  check=driver_alive)
+    live_after_s = round(time.monotonic() - t_live, 2)
+    live.write_text("live\n")
+
+    def driver_ready():
+        if driver.poll() is not None and not ready.exists():
+            raise bl.BenchError(f"emit.mjs exited early: {suite.group.log_tail(driver)}")
+        return ready.exists()
+
+    bl.wait_until("emit.mjs to join the rooms", driver_ready, 120, 0.1, check=server.check_alive)
+    prep = json.loads(ready.read_text())
+    # The joins travel through Kafka too: start the clock once the gateway applied all of them.
+    bl.wait_until("the gateway to apply the room joins",
+                  lambda: downstream_applied() >= prep["warmups"] + prep["joins"], 60, 0.1, check=driver_alive)
+    procs = {"ws-gateway": server.proc, "ws-api": api, "wsgw-dev-kafka": kafka, "redis-server": redis}
+    cpu0 = {k: bl.read_proc_cpu_s(p.pid) for k, p in procs.items()}
+    lg_cpu0 = fleet.cpu_s()
+    t0 = time.monotonic()
+    start.write_text("go\n")
+    code = suite.group.stop(driver, None, a.push_duration * 4 + 60)
+    cpu1 = {k: bl.read_proc_cpu_s(p.pid) for k, p in procs.items()}
+    if not out.exists():
+        raise bl.BenchError(f"emit.mjs wrote no report (exit {code}): {suite.group.log_tail(driver)}")
+    emit = json.loads(out.read_text())
+    per_emit = 1 if a.push_target == "room" else n
+    expected = emit["ok"] * per_emit
+    got = wait_deliveries(fleet, server, expected, 30)
+    t_end = time.monotonic()
+    lg_cpu1 = fleet.cpu_s()
+    gm = server.metrics()
+    final = bl.summarize_loadgen(fleet.stop())
+    server.stop()
+    for p in (api, kafka, redis):
+        suite.group.stop(p, timeout_s=10)
+    lat = final["latency_us"]
+    phase_s = t_end - t0
+    result = {
+        "scenario": "push", "server": "ws-gateway (cluster mode)", "target": a.push_target,
+        "connections": n, "rate_requested_per_s": a.push_rate, "duration_s": a.push_duration,
+        "emits": emit.get("emits"), "emits_ok": emit.get("ok"), "emit_errors": emit.get("errors"),
+        "emits_per_s": emit.get("emits_per_s"), "max_schedule_lag_ms": emit.get("max_schedule_lag_ms"),
+        "rpc_ms": emit.get("rpc_ms"), "rooms": emit.get("rooms"),
+        "emits_without_target_nodes": emit.get("emits_without_target_nodes"),
+        "warmup_emits": prep["warmups"], "gateway_consumer_live_after_s": live_after_s,
+        "expected_deliveries": expected, "deliveries": final["deliveries"],
+        "missed_deliveries": expected - final["deliveries"],
+        "dropped_clients": final["dropped_during_hold"], "drops": final["drops"],
+        "latency_us": lat,
+        # Over the emitting (the driver's own CPU time over its wall time).
+        "cpu_percent": dict({k: round(100 * (cpu1[k] - cpu0[k]) / emit["wall_s"], 1) for k in cpu0},
+                            **{"gRPC driver": round(100 * emit.get("cpu_s", 0) / emit["wall_s"], 1)})
+        if emit.get("wall_s") else {},
+        "gateway_stage_latency": {k: v for k, v in gm.items() if k.startswith("wsgw_stage_latency_seconds_")
+                                  and (k.split("{")[0].endswith("_sum") or k.split("{")[0].endswith("_count"))},
+        "loadgen_cpu_percent": round(100 * (lg_cpu1 - lg_cpu0) / phase_s, 1) if phase_s > 0 else 0,
+        "gateway_downstream_records": sum(v for k, v in gm.items() if k.startswith("wsgw_downstream_records_total")),
+        "kafka": "wsgw-dev-kafka (librdkafka mock cluster, in memory)", "partitions": PUSH_PARTITIONS,
+        "driver": "wsgw-push-driver (C++ grpc++)" if a.push_driver == "cpp" else "push/emit.mjs (@grpc/grpc-js)",
+        "phase_s": round(phase_s, 3),
+    }
+    result["ok"] = (result["missed_deliveries"] == 0 and result["dropped_clients"] == 0 and
+                    not emit.get("errors") and emit.get("ok") == emit.get("emits"))
+    if not result["ok"]:
+        suite.failed.append("push")
+    bl.log(f"push: {emit.get('ok')}/{emit.get('emits')} emits at {emit.get('emits_per_s')}/s "
+           f"(asked {a.push_rate}/s), {final['deliveries']}/{expected} delivered, latency p50 "
+           f"{lat['p50'] / 1000:.2f} ms p99 {lat['p99'] / 1000:.2f} ms, rpc p50 {emit.get('rpc_ms', {}).get('p50')} ms")
+    return result
+
+
+# ---------------------------------------------------------------------------------------
 # Scenario 5: fan-out throughput, and the bare write() probe
 
 
@@ -438,6 +909,34 @@ def fanout_comparison(results: dict) -> dict:
                 g["deliveries_per_server_cpu_s"] / nd["deliveries_per_server_cpu_s"], 2)
         out["meets_node_target"] = out["gateway_times_node"] >= TARGET_TIMES_NODE
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# Microbenchmarks (bench/micro, Google Benchmark)
+
+
+def run_micro(suite: Suite, out_dir: Path) -> dict:
+    """bench_micro --benchmark_format=json into micro.json (quick: a very short smoke run)."""
+    a = suite.args
+    if not a.micro_bin.is_file():
+        bl.log(f"micro: {a.micro_bin} not built (needs libbenchmark-dev): skipped")
+        return {"ok": True, "skipped": f"bench_micro not found at {a.micro_bin} (apt-get install libbenchmark-dev, "
+                                       "then cmake --build BUILD --target bench_micro)"}
+    min_time = 0.01 if a.quick else a.micro_min_time
+    out = out_dir / "micro.json"
+    argv = [str(a.micro_bin), "--benchmark_format=json", f"--benchmark_min_time={min_time}"]
+    bl.log("micro: running bench_micro")
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise bl.BenchError(f"bench_micro exited {r.returncode}: {r.stderr[-2000:]}")
+    out.write_text(r.stdout)
+    report = json.loads(r.stdout)
+    rows = []
+    for b in report.get("benchmarks", []):
+        rows.append({k: b.get(k) for k in ("name", "real_time", "cpu_time", "time_unit", "iterations",
+                                            "items_per_second", "bytes_per_second")})
+    return {"ok": True, "file": "micro.json", "min_time_s": min_time, "benchmarks": rows,
+            "library_build_type": report.get("context", {}).get("library_build_type")}
 
 
 # ---------------------------------------------------------------------------------------
@@ -569,6 +1068,14 @@ def markdown(report: dict) -> str:
                          f"(target >= {TARGET_TIMES_NODE}x: {'met' if c['meets_node_target'] else 'NOT met'}); "
                          f"per CPU-second {c.get('gateway_times_node_per_cpu_s', '-')}x")
         lines.append("")
+    if "slow" in res:
+        lines += slow_markdown(res["slow"], p)
+    if "churn" in res:
+        lines += churn_markdown(res["churn"], p)
+    if "push" in res:
+        lines += push_markdown(res["push"])
+    if "micro" in res:
+        lines += micro_markdown(res["micro"])
     if "idle-memory" in res:
         im = res["idle-memory"]
         lines += ["## Idle memory per connection", ""]
@@ -585,6 +1092,142 @@ def markdown(report: dict) -> str:
     if report["failed"]:
         lines += ["## Failures", ""] + [f"- {x}" for x in report["failed"]] + [""]
     return "\n".join(lines)
+
+
+def mib(v) -> str:
+    return "-" if v is None else f"{v / 2**20:.1f}"
+
+
+def status_cell(r: dict) -> str:
+    return "ok" if r.get("ok") else "FAILED " + r.get("error", "")[:80]
+
+
+def slow_markdown(rows: list[dict], p: dict) -> list[str]:
+    s = p.get("slow", {})
+    lines = ["## Scenario 6: slow consumers", "",
+             f"{s.get('messages')} broadcasts of {s.get('message_bytes'):,} bytes (the article message padded) at "
+             f"{s.get('rate_per_s')}/s to {s.get('connections'):,} clients, of which {s.get('share', 0):.0%} stop "
+             "reading once connected (never read again until the end, then read to see how the server ended "
+             "them). Baseline rows: the same load with no slow client. Server RSS sampled every 0.25 s; "
+             "kernel TCP memory (whole machine, /proc/net/sockstat) beside it, as the kernel's socket "
+             "buffers hold much of what a slow client has not read.", "",
+             "| server | run | active delivered | latency p50 / p99 / max ms | slow clients | closed as slow_consumer "
+             "(server) | seen by the slow clients | server RSS start / max / end MiB | kernel TCP max / end MiB | status |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lat = r.get("latency_us", {})
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted((r.get("slow_outcomes_seen_by_clients") or {}).items()))
+        closed = r.get("slow_closed_by_server_metric")
+        lines.append(
+            f"| {r.get('server', '?')} | {'baseline' if r.get('scenario') == 'slow-baseline' else 'slow'} | "
+            f"{r.get('deliveries', '-')}/{r.get('expected_deliveries', '-')} | "
+            f"{ms(lat.get('p50'))} / {ms(lat.get('p99'))} / {ms(lat.get('max'))} | {r.get('slow_clients', '-')} | "
+            f"{'n/a (no bound)' if closed is None else closed} | {outcomes or '-'} | "
+            f"{mib(r.get('server_rss_start_bytes'))} / {mib(r.get('server_rss_max_bytes'))} / "
+            f"{mib(r.get('server_rss_end_bytes'))} | {mib(r.get('kernel_tcp_mem_max_bytes'))} / "
+            f"{mib(r.get('kernel_tcp_mem_end_bytes'))} | {status_cell(r)} |")
+    lines.append("")
+    by = {(r.get("server"), r.get("scenario")): r for r in rows if r.get("ok") or r.get("latency_us")}
+    for srv in ("ws-gateway", "node-socket.io"):
+        slow, base = by.get((srv, "slow")), by.get((srv, "slow-baseline"))
+        if slow and base and slow.get("latency_us") and base.get("latency_us"):
+            lines.append(f"- {srv}: active clients' latency with slow clients / without: p50 "
+                         f"{ratio(slow['latency_us']['p50'], base['latency_us']['p50'])}, p99 "
+                         f"{ratio(slow['latency_us']['p99'], base['latency_us']['p99'])}; RSS growth "
+                         f"{mib(slow.get('server_rss_growth_bytes'))} MiB vs {mib(base.get('server_rss_growth_bytes'))} MiB")
+    g = by.get(("ws-gateway", "slow"))
+    if g:
+        lines.append(f"- ws-gateway: {g.get('slow_closed_by_server_metric')} of {g.get('slow_clients')} slow clients "
+                     "closed as slow_consumer (4002) by `--max-queue-bytes` "
+                     f"({g.get('gateway_max_queue_bytes')}); RSS grew by {mib(g.get('server_rss_growth_bytes'))} MiB")
+    nd = by.get(("node-socket.io", "slow"))
+    if nd:
+        lines.append(f"- Node Socket.IO has no send-queue bound: its slow clients stay connected (until its ping "
+                     f"timeout) and what they do not read stays queued (kernel TCP memory at the end: "
+                     f"{mib(nd.get('kernel_tcp_mem_end_bytes'))} MiB); RSS grew by "
+                     f"{mib(nd.get('server_rss_growth_bytes'))} MiB in this run. A broadcast is one buffer shared "
+                     "by every socket in both servers, so RSS grows with distinct unsent messages, not with "
+                     "slow sockets; per-socket messages would grow it per socket")
+    lines.append("")
+    return lines
+
+
+def churn_markdown(rows: list[dict], p: dict) -> list[str]:
+    c = p.get("churn", {})
+    lines = ["## Scenario 4: churn (scenario 2 while clients reconnect)", "",
+             f"{c.get('broadcasts')} broadcasts, one every {c.get('interval_s')} s, every client answering each "
+             f"with a receipt, while {c.get('share', 0):.0%} of the clients close (WebSocket close) and reconnect "
+             f"as new Socket.IO clients every {c.get('period_s')} s. Steady clients must get every message; "
+             "churning clients get what arrives while they are connected.", "",
+             "| server | steady delivered | churners delivered / possible | reconnects (per s) | reconnect "
+             "handshake p50 / p99 ms | errors | latency p50 / p99 / max ms | receipts sent / counted | "
+             "server CPU % | status |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lat = r.get("latency_us", {})
+        err = r.get("errors", "-")
+        detail = ", ".join(f"{k} {v}" for k, v in (r.get("reconnect_failures") or {}).items())
+        lines.append(
+            f"| {r.get('server', '?')} | {r.get('steady_deliveries', '-')}/{r.get('expected_steady_deliveries', '-')} | "
+            f"{r.get('churn_deliveries', '-')}/{r.get('churn_deliveries_possible', '-')} | "
+            f"{r.get('reconnects', '-')} ({num(r.get('reconnects_per_s'))}) | "
+            f"{num(r.get('reconnect_handshake_ms_p50_max'), '{:.1f}')} / "
+            f"{num(r.get('reconnect_handshake_ms_p99_max'), '{:.1f}')} | {err}{' (' + detail + ')' if detail else ''} | "
+            f"{ms(lat.get('p50'))} / {ms(lat.get('p99'))} / {ms(lat.get('max'))} | "
+            f"{r.get('receipts_sent', '-')} / {r.get('receipts_counted_by_server', '-')} | "
+            f"{num(r.get('server_cpu_percent'), '{:.1f}')} | {status_cell(r)} |")
+    lines += ["", "errors = failed reconnections + dropped clients + churn closes without the server's reply.", ""]
+    return lines
+
+
+def push_markdown(r: dict) -> list[str]:
+    if r.get("skipped"):
+        return ["## Scenario 7: push path (gRPC Emit -> ws-api -> Kafka -> ws-gateway -> client)", "",
+                f"Skipped: {r['skipped']}.", ""]
+    lat, rpc = r.get("latency_us", {}), r.get("rpc_ms") or {}
+    cpu = ", ".join(f"{k} {v}%" for k, v in (r.get("cpu_percent") or {}).items())
+    lines = ["## Scenario 7: push path (gRPC Emit -> ws-api -> Kafka -> ws-gateway -> client)", "",
+             "ws-gateway only: the Node Socket.IO server has no equivalent of this path. One gateway in cluster "
+             "mode, ws-api, a real redis-server and `wsgw-dev-kafka` (librdkafka's in-memory mock cluster, "
+             f"{r.get('partitions', '-')} partitions; a real broker behaves differently). The gRPC client "
+             f"({r.get('driver', '-')}) calls Emit at a fixed rate, "
+             f"target {r.get('target', '-')}" + (" (each client in a room of its own, emits round-robin over the "
+                                                "rooms)" if r.get("target") == "room" else "") +
+             "; latency = client receive time - the \"ts\" the driver put in the arguments just before the call.", "",
+             "| clients | emits/s asked / achieved | emits ok | delivered | latency p50 / p99 / max ms | "
+             "Emit RPC p50 / p99 ms | status |", "|---|---|---|---|---|---|---|"]
+    lines.append(f"| {r.get('connections', '-')} | {num(r.get('rate_requested_per_s'))} / {num(r.get('emits_per_s'))} | "
+                 f"{r.get('emits_ok', '-')}/{r.get('emits', '-')} | {r.get('deliveries', '-')}/"
+                 f"{r.get('expected_deliveries', '-')} | {ms(lat.get('p50'))} / {ms(lat.get('p99'))} / "
+                 f"{ms(lat.get('max'))} | {rpc.get('p50', '-')} / {rpc.get('p99', '-')} | {status_cell(r)} |")
+    st = r.get("gateway_stage_latency") or {}
+    s_sum = st.get('wsgw_stage_latency_seconds_sum{stage="api_to_gateway"}')
+    s_cnt = st.get('wsgw_stage_latency_seconds_count{stage="api_to_gateway"}')
+    if s_sum is not None and s_cnt:
+        lines += ["", f"The gateway's own `wsgw_stage_latency_seconds{{stage=\"api_to_gateway\"}}` (ws-api's "
+                  f"record timestamp to the gateway reading it, i.e. through Kafka): mean "
+                  f"{1000 * s_sum / s_cnt:.2f} ms over {int(s_cnt):,} records."]
+    lines += ["", f"CPU while emitting (% of one core; the machine has 2): {cpu or '-'}; loadgens "
+              f"{r.get('loadgen_cpu_percent', '-')}%.", ""]
+    return lines
+
+
+def micro_markdown(m: dict) -> list[str]:
+    lines = ["## Microbenchmarks (bench_micro, Google Benchmark)", ""]
+    if m.get("skipped"):
+        return lines + [f"Skipped: {m['skipped']}.", ""]
+    if not m.get("ok"):
+        return lines + [f"FAILED: {m.get('error', '')}", ""]
+    lines += [f"`bench_micro --benchmark_min_time={m.get('min_time_s')}`, one thread, no I/O; all of them in "
+              "`micro.json`. The article message (600 bytes) throughout.", "",
+              "| benchmark | time per op | items/s | bytes/s |", "|---|---|---|---|"]
+    for b in m.get("benchmarks", []):
+        ips = b.get("items_per_second")
+        bps = b.get("bytes_per_second")
+        lines.append(f"| {b['name']} | {b['real_time']:.1f} {b['time_unit']} | "
+                     f"{num(ips) if ips else '-'} | {f'{bps / 2**20:,.0f} MiB/s' if bps else '-'} |")
+    lines.append("")
+    return lines
 
 
 def draw_charts(report: dict, out_dir: Path) -> list[str]:
@@ -607,21 +1250,30 @@ def draw_charts(report: dict, out_dir: Path) -> list[str]:
 
     panels = [(s, t) for s, t in (("broadcast-ack", "scenario 2: broadcast + receipts"),
                                   ("broadcast", "scenario 3: broadcast"),
-                                  ("fanout", "scenario 5: fan-out bursts")) if s in res]
+                                  ("churn", "scenario 4: churn"),
+                                  ("fanout", "scenario 5: fan-out bursts"),
+                                  ("slow", "scenario 6: slow consumers"),
+                                  ("push", "scenario 7: push (gateway)")) if s in res]
     if panels:
-        fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
-        for ax, (s, title) in zip(axes[0], panels):
-            rows = [res["fanout"].get(k) for k in ("gateway", "node")] if s == "fanout" else res[s]
+        cols = min(3, len(panels))
+        rows_n = -(-len(panels) // cols)
+        fig, axes = plt.subplots(rows_n, cols, figsize=(5.5 * cols, 4 * rows_n), squeeze=False)
+        for ax in axes.flat[len(panels):]:
+            ax.set_visible(False)
+        for ax, (s, title) in zip(axes.flat, panels):
+            rows = ([res["fanout"].get(k) for k in ("gateway", "node")] if s == "fanout"
+                    else [res[s]] if s == "push" else res[s])
             for r in rows:
                 if r and r.get("latency_us"):
-                    cdf(ax, r["latency_us"], r.get("server", "?"), "-" if r.get("server") == "ws-gateway" else "--")
+                    label = r.get("server", "?") + (" (baseline)" if r.get("scenario") == "slow-baseline" else "")
+                    cdf(ax, r["latency_us"], label, "-" if r.get("server", "").startswith("ws-gateway") else "--")
             ax.set_xscale("log")
             ax.set_xlabel("delivery latency, ms (log)")
             ax.set_ylabel("fraction of deliveries")
             ax.set_title(title)
             ax.grid(True, which="both", alpha=0.3)
             ax.legend()
-        fig.suptitle(f"Delivery latency CDF, {report['params']['connections']:,} clients")
+        fig.suptitle("Delivery latency CDF (clients per scenario: summary.md)")
         fig.tight_layout()
         fig.savefig(out_dir / "latency.png", dpi=110)
         plt.close(fig)
@@ -671,6 +1323,18 @@ def main() -> int:
     needed = [("ws-gateway", args.gateway_bin), ("wsgw-loadgen", args.loadgen_bin)]
     if "fanout" in args.scenarios:
         needed.append(("wsgw-fanout-probe", args.probe_bin))
+    push_skipped = None
+    if "push" in args.scenarios and "gateway" in args.servers:
+        missing = [w for w, p in (("ws-api", args.api_bin), ("wsgw-dev-kafka", args.dev_kafka_bin)) if not p.is_file()]
+        missing += [w for w in ("redis-server",) + (("node",) if args.push_driver == "node" else ())
+                    if not shutil.which(w)]
+        if missing and args.scenarios_explicit:
+            print(f"bench/run.py: scenario push needs {', '.join(missing)} (build ws-api wsgw-dev-kafka "
+                  "wsgw-push-driver; install redis-server)", file=sys.stderr)
+            return 2
+        if missing:  # the default set: run the rest and say why push did not run
+            push_skipped = f"not run: {', '.join(missing)} missing"
+            bl.log(f"push: {push_skipped}")
     for what, path in needed:
         if not path.is_file() or not os.access(path, os.X_OK):
             print(f"bench/run.py: {what} not found at {path} (cmake --build BUILD --target ws-gateway "
@@ -710,6 +1374,29 @@ def main() -> int:
             f[kind] = suite.guarded(f"fanout-{kind}", lambda k=kind: run_fanout(suite, k))
         f["comparison"] = fanout_comparison(f)
         results["fanout"] = f
+    if "churn" in args.scenarios:
+        results["churn"] = []
+        for kind in args.servers:
+            r = suite.guarded(f"churn-{kind}", lambda k=kind: run_churn(suite, k))
+            r.setdefault("server", kind)
+            results["churn"].append(r)
+    if "push" in args.scenarios and "gateway" in args.servers:  # the gateway's own path: no Node row
+        results["push"] = ({"ok": True, "skipped": push_skipped} if push_skipped
+                           else suite.guarded("push", lambda: run_push(suite)))
+    if "micro" in args.scenarios:
+        results["micro"] = suite.guarded("micro", lambda: run_micro(suite, out_dir))
+    if "slow" in args.scenarios:
+        results["slow"] = []
+        for kind in args.servers:
+            if args.slow_baseline:
+                r = suite.guarded(f"slow-{kind}-baseline", lambda k=kind: run_slow(suite, k, 0.0))
+                r.setdefault("server", kind)
+                r.setdefault("scenario", "slow-baseline")
+                results["slow"].append(r)
+            r = suite.guarded(f"slow-{kind}", lambda k=kind: run_slow(suite, k, args.slow_share))
+            r.setdefault("server", kind)
+            r.setdefault("scenario", "slow")
+            results["slow"].append(r)
     suite.group.kill_all()
 
     report = {
@@ -724,7 +1411,17 @@ def main() -> int:
                    "ramp_inflight": args.ramp_inflight, "interval_s": args.interval,
                    "broadcasts": args.broadcasts, "burst": args.burst, "bursts": args.bursts,
                    "message_bytes": message_bytes(), "frame_bytes": ws_frame_bytes(message_bytes()),
-                   "servers": args.servers, "scenarios": args.scenarios},
+                   "servers": args.servers, "scenarios": args.scenarios,
+                   "slow": {"connections": args.slow_connections, "share": args.slow_share,
+                            "message_bytes": args.slow_message_bytes, "rate_per_s": args.slow_rate,
+                            "messages": args.slow_messages, "rcvbuf": args.slow_rcvbuf,
+                            "max_queue_bytes": args.slow_max_queue_bytes or "gateway default",
+                            "baseline": args.slow_baseline},
+                   "churn": {"share": args.churn_share, "period_s": args.churn_period,
+                             "broadcasts": args.churn_broadcasts, "interval_s": args.churn_interval},
+                   "push": {"rate_per_s": args.push_rate, "duration_s": args.push_duration,
+                            "connections": args.push_connections, "target": args.push_target,
+                            "driver": args.push_driver}},
         "results": results,
         "failed": suite.failed,
         "duration_s": round(time.monotonic() - started, 1),

@@ -397,6 +397,7 @@ class GatewayServer(Server):
         super().__init__(group, settings, name)
         self.binary = binary
         self.threads = threads
+        self.extra_args: list[str] = []  # e.g. ["--max-queue-bytes", "256KiB"], or cluster mode
 
     def argv(self) -> list[str]:
         s = self.settings
@@ -411,7 +412,7 @@ class GatewayServer(Server):
                   "--tls-cert", str(s.cert), "--tls-key", str(s.key)]
         else:
             a += ["--listen", f"127.0.0.1:{self.client_port}"]
-        return a
+        return a + self.extra_args
 
     def metrics(self) -> dict[str, float]:
         status, body = http_get(f"http://127.0.0.1:{self.admin_port}/metrics")
@@ -653,15 +654,18 @@ def merge_latency(histograms: list[dict]) -> dict:
     return out
 
 
+def add_counts(reports: list[dict], key: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in reports:
+        for k, v in r.get(key, {}).items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
 def summarize_loadgen(reports: list[dict]) -> dict:
     """Adds the per-process reports up."""
-    failures: dict[str, int] = {}
-    drops: dict[str, int] = {}
-    for r in reports:
-        for k, v in r.get("failures", {}).items():
-            failures[k] = failures.get(k, 0) + v
-        for k, v in r.get("drops", {}).items():
-            drops[k] = drops.get(k, 0) + v
+    failures = add_counts(reports, "failures")
+    drops = add_counts(reports, "drops")
     return {
         "processes": len(reports),
         "target": sum(r["target_connections"] for r in reports),
@@ -689,4 +693,21 @@ def summarize_loadgen(reports: list[dict]) -> dict:
                                  default=0),
         "last_delivery_us": max((r.get("last_delivery_us", 0) for r in reports), default=0),
         "latency_us": merge_latency([r.get("latency_us", {}) for r in reports]),
+        # Slow consumers and churn (bench/run.py scenarios 6 and 4); zero when not asked for.
+        "paused_clients": sum(r.get("paused_clients", 0) for r in reports),
+        "paused_deliveries": sum(r.get("paused_deliveries", 0) for r in reports),
+        "paused_outcomes": add_counts(reports, "paused_outcomes"),
+        "churn_pool": sum(r.get("churn_pool", 0) for r in reports),
+        "churn_disconnects": sum(r.get("churn_disconnects", 0) for r in reports),
+        "churn_closed_cleanly": sum(r.get("churn_closed_cleanly", 0) for r in reports),
+        "churn_close_timeouts": sum(r.get("churn_close_timeouts", 0) for r in reports),
+        "reconnects": sum(r.get("reconnects", 0) for r in reports),
+        "reconnect_failures": add_counts(reports, "reconnect_failures"),
+        "reconnects_interrupted": sum(r.get("reconnects_interrupted", 0) for r in reports),
+        "churn_skipped": sum(r.get("churn_skipped", 0) for r in reports),
+        "churn_deliveries": sum(r.get("churn_deliveries", 0) for r in reports),
+        "reconnect_handshake_ms_p50_max": max((r.get("reconnect_handshake_ms", {}).get("p50", 0)
+                                               for r in reports), default=0),
+        "reconnect_handshake_ms_p99_max": max((r.get("reconnect_handshake_ms", {}).get("p99", 0)
+                                               for r in reports), default=0),
     }

@@ -220,6 +220,26 @@ std::string to_json(const LoadReport& r, const LoadgenOptions& o) {
   out.append(",\n  \"min_sent_us\": ").append(std::to_string(r.min_sent_us));
   out.append(",\n  \"max_sent_us\": ").append(std::to_string(r.max_sent_us));
   out.append(",\n  \"latency_us\": ").append(r.latency_us.to_json());
+  out.append(",\n  \"paused_clients\": ").append(std::to_string(r.paused_clients));
+  out.append(",\n  \"paused_deliveries\": ").append(std::to_string(r.paused_deliveries));
+  out.append(",\n  \"paused_outcomes\": ");
+  append_counts(out, r.paused_outcomes);
+  out.append(",\n  \"churn_pool\": ").append(std::to_string(r.churn_pool));
+  out.append(",\n  \"churn_disconnects\": ").append(std::to_string(r.churn_disconnects));
+  out.append(",\n  \"churn_closed_cleanly\": ").append(std::to_string(r.churn_closed_cleanly));
+  out.append(",\n  \"churn_close_timeouts\": ").append(std::to_string(r.churn_close_timeouts));
+  out.append(",\n  \"reconnects\": ").append(std::to_string(r.reconnects));
+  out.append(",\n  \"reconnect_failures\": ");
+  append_counts(out, r.reconnect_failures);
+  out.append(",\n  \"reconnects_interrupted\": ").append(std::to_string(r.reconnects_interrupted));
+  out.append(",\n  \"churn_skipped\": ").append(std::to_string(r.churn_skipped));
+  out.append(",\n  \"churn_deliveries\": ").append(std::to_string(r.churn_deliveries));
+  std::vector<float> rsorted = r.reconnect_handshake_ms;
+  std::sort(rsorted.begin(), rsorted.end());
+  out.append(",\n  \"reconnect_handshake_ms\": {\"p50\": ").append(json_number(percentile(rsorted, 0.50)));
+  out.append(", \"p99\": ").append(json_number(percentile(rsorted, 0.99)));
+  out.append(", \"max\": ").append(json_number(rsorted.empty() ? 0 : rsorted.back()));
+  out.append("}");
   out.append(",\n  \"client_rss_bytes\": ").append(std::to_string(r.client_rss_bytes));
   out.append(",\n  \"closed_cleanly\": ").append(std::to_string(r.closed_cleanly));
   out.append(",\n  \"close_timeouts\": ").append(std::to_string(r.close_timeouts));
@@ -241,9 +261,18 @@ class ClientBase {
   virtual void start(const tcp::endpoint& target, const std::optional<asio::ip::address>& source) = 0;
   virtual void begin_close() = 0;  // after the hold: WebSocket close handshake
   virtual void abort() = 0;        // close the socket now, report nothing more
+  virtual void pause_reading() = 0;         // a slow consumer from now on
+  virtual void resume_to_see_the_end() = 0; // after the hold: read again until the server ends it
+  virtual const std::string& socket_sid() const = 0;
 
   Phase phase = Phase::not_started;
   Clock::time_point started_at;
+  Clock::time_point closing_since;
+  bool pause_candidate = false;  // chosen by --pause-reading-share
+  bool paused = false;
+  bool churn_member = false;     // in a churn slot (the original client or a reconnection)
+  bool churn_closing = false;    // closed by the churn: its end is not a drop
+  bool reconnect = false;        // started by the churn during the hold
 };
 
 // Everything one run needs; lives on LoadGenerator::run()'s stack.
@@ -259,8 +288,14 @@ struct Driver {
   void on_established(ClientBase& c, const SocketIoClient& sio);
   void on_lost(ClientBase& c, Phase at, const std::string& kind);
   void on_close_finished(bool clean);
-  void on_delivery(const EventView& ev);
+  void on_delivery(const EventView& ev, const ClientBase& c);
+  void on_reconnect_failed(const std::string& kind);
+  void on_churn_closed(bool clean);
+  void on_paused_end(const std::string& outcome);
   void write_status();
+
+  ClientBase& start_client(bool is_reconnect);
+  void churn_tick();
 
   void arm_signals();
   void launch_tick();
@@ -294,6 +329,8 @@ struct Driver {
   asio::steady_timer launch_timer{io};
   asio::steady_timer sweep_timer{io};
   asio::steady_timer phase_timer{io};  // hold, then close deadline
+  asio::steady_timer churn_timer{io};
+  std::vector<size_t> churn_slots;     // per churning slot: its current client's index in clients
   asio::signal_set signals{io, SIGINT, SIGTERM};
 };
 
@@ -321,6 +358,10 @@ class Client final : public ClientBase {
       if (ec) return lose("bind_" + error_kind(ec));
     }
     sock.set_option(tcp::no_delay(true), ec);
+    if (pause_candidate && owner_.opts.paused_rcvbuf > 0) {
+      // Before connect(), so the window scale the client announces matches the small buffer.
+      sock.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(owner_.opts.paused_rcvbuf)), ec);
+    }
     if constexpr (!kTls) sock.non_blocking(true, ec);  // on_readable() reads until would_block
     sock.async_connect(target, [this](const error_code& e) { on_connected(e); });
   }
@@ -340,6 +381,18 @@ class Client final : public ClientBase {
     socket().close(ignored);
   }
 
+  void pause_reading() override { paused = true; }
+
+  // The slow consumer reads again (without sending anything) until the server's close frame,
+  // EOF or a reset shows how the server ended it; the driver's close deadline bounds the wait.
+  void resume_to_see_the_end() override {
+    if (phase != Phase::established) return abort();
+    phase = Phase::closing;
+    if (!read_armed_) read_some();
+  }
+
+  const std::string& socket_sid() const override { return sio_.socket_sid(); }
+
  private:
   static Stream make_stream(Driver& owner) {
     if constexpr (kTls) return Stream(owner.io, owner.ssl_ctx);
@@ -358,10 +411,13 @@ class Client final : public ClientBase {
     if (phase == Phase::done) return;
     Phase at = phase;
     abort();
-    if (at == Phase::closing) {
-      owner_.on_close_finished(kind == "eof" || kind == "ws_close");
-      return;
+    const bool clean = kind == "eof" || kind == "ws_close";
+    if (paused) {
+      owner_.on_paused_end(kind == "ws_close" ? "ws_close_" + std::to_string(close_code_) : kind);
     }
+    if (churn_closing) return owner_.on_churn_closed(clean);
+    if (at == Phase::closing) return owner_.on_close_finished(clean);
+    if (reconnect && at < Phase::established) return owner_.on_reconnect_failed(kind);
     owner_.on_lost(*this, at, kind);
   }
 
@@ -395,6 +451,7 @@ class Client final : public ClientBase {
   // the socket no longer shows). Plain: wait until the socket is readable, then read it dry into
   // the driver's one shared buffer, so a burst of messages costs one read() rather than one per KiB.
   void read_some() {
+    read_armed_ = true;
     if constexpr (kTls) {
       stream_.async_read_some(asio::buffer(read_buf_),
                               [this](const error_code& ec, size_t n) { on_read(ec, n); });
@@ -403,16 +460,27 @@ class Client final : public ClientBase {
     }
   }
 
+  // A paused client leaves its socket unread, so the server's queue towards it fills.
+  bool stop_reading_here() {
+    if (!paused || phase != Phase::established) return false;
+    read_armed_ = false;
+    return true;
+  }
+
   void on_read(const error_code& ec, size_t n) {
+    read_armed_ = false;
     if (phase == Phase::done) return;
     if (ec) return lose_on_read_error(ec);
     if (!on_bytes(std::string_view(read_buf_.data(), n))) return;
+    if (stop_reading_here()) return;
     read_some();
   }
 
   void on_readable(const error_code& ec) {
+    read_armed_ = false;
     if (phase == Phase::done) return;
     if (ec) return lose_on_read_error(ec);
+    if (stop_reading_here()) return;
     auto& buf = owner_.shared_read_buf;
     for (;;) {
       error_code rec;
@@ -469,6 +537,10 @@ class Client final : public ClientBase {
           break;
         }
         case WsOpcode::close:
+          if (m.payload.size() >= 2) {
+            close_code_ = static_cast<uint16_t>((static_cast<unsigned char>(m.payload[0]) << 8) |
+                                                static_cast<unsigned char>(m.payload[1]));
+          }
           if (phase != Phase::closing) {
             std::string frame;
             append_client_close(frame, 1000, mask_key());
@@ -530,7 +602,7 @@ class Client final : public ClientBase {
   void on_event(std::string_view text) {
     EventView ev = parse_event_message(text);
     if (!ev.ok || ev.name != owner_.opts.track_event) return;
-    owner_.on_delivery(ev);
+    owner_.on_delivery(ev, *this);
     if (!owner_.opts.receipt_event.empty() && phase == Phase::established) {
       uint64_t ts = 0;
       std::string args = event_timestamp_us(ev.args, ts) ? "{\"ts\":" + std::to_string(ts) + "}" : "{}";
@@ -573,12 +645,20 @@ class Client final : public ClientBase {
   std::string out_pending_;
   std::string out_inflight_;
   bool writing_ = false;
+  bool read_armed_ = false;       // a read or a readiness wait is pending
+  uint16_t close_code_ = 0;       // of the server's close frame (0: none or no code)
   struct NoBuffer {};
   [[no_unique_address]] std::conditional_t<kTls, std::array<char, 1024>, NoBuffer> read_buf_{};
 };
 
 void Driver::on_established(ClientBase& c, const SocketIoClient& sio) {
   auto now = Clock::now();
+  if (c.reconnect) {
+    ++report.reconnects;
+    report.reconnect_handshake_ms.push_back(
+        static_cast<float>(std::chrono::duration<double, std::milli>(now - c.started_at).count()));
+    return;
+  }
   ++report.established;
   --inflight;
   t_last_established = now;
@@ -608,7 +688,61 @@ void Driver::on_close_finished(bool clean) {
   if (closing_pending > 0 && --closing_pending == 0 && run_phase == RunPhase::closing) finish();
 }
 
-void Driver::on_delivery(const EventView& ev) {
+void Driver::on_reconnect_failed(const std::string& kind) { ++report.reconnect_failures[kind]; }
+
+void Driver::on_churn_closed(bool clean) {
+  if (clean) ++report.churn_closed_cleanly;
+}
+
+void Driver::on_paused_end(const std::string& outcome) { ++report.paused_outcomes[outcome]; }
+
+ClientBase& Driver::start_client(bool is_reconnect) {
+  if (url.tls) clients.push_back(std::make_unique<Client<SslStream>>(*this));
+  else clients.push_back(std::make_unique<Client<tcp::socket>>(*this));
+  ClientBase& c = *clients.back();
+  const uint64_t index = clients.size() - 1;
+  c.reconnect = is_reconnect;
+  c.pause_candidate = !is_reconnect && selected_by_share(index, opts.pause_reading_share);
+  std::optional<asio::ip::address> source;
+  if (!sources.empty()) source = sources[index % sources.size()];
+  c.start(target, source);  // may fail synchronously and call on_lost()
+  return c;
+}
+
+// Every churn period: each slot whose client is established closes it and starts a new one.
+void Driver::churn_tick() {
+  if (run_phase != RunPhase::holding) return;
+  const auto now = Clock::now();
+  for (size_t& slot : churn_slots) {
+    ClientBase& old = *clients[slot];
+    if (old.phase > Phase::not_started && old.phase < Phase::established) {
+      ++report.churn_skipped;  // its reconnection is still on its way
+      continue;
+    }
+    if (old.phase == Phase::established) {
+      old.churn_closing = true;
+      old.closing_since = now;
+      ++report.churn_disconnects;
+      old.begin_close();
+    }
+    // A slot whose client failed or was dropped gets a new one too.
+    ClientBase& fresh = start_client(true);
+    fresh.churn_member = true;
+    slot = clients.size() - 1;
+    if (run_phase != RunPhase::holding) return;
+  }
+  churn_timer.expires_after(std::chrono::milliseconds(opts.churn_period_ms));
+  churn_timer.async_wait([this](const error_code& ec) {
+    if (!ec) churn_tick();
+  });
+}
+
+void Driver::on_delivery(const EventView& ev, const ClientBase& c) {
+  if (c.paused) {
+    ++report.paused_deliveries;  // not a delivery the driver waits for
+    return;
+  }
+  if (c.churn_member) ++report.churn_deliveries;
   const auto now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
                                                 .count());
@@ -632,11 +766,13 @@ void Driver::write_status() {
   char buf[256];
   std::snprintf(buf, sizeof buf,
                 "{\"deliveries\": %llu, \"receipts_sent\": %llu, \"last_delivery_us\": %llu, "
-                "\"dropped\": %llu}\n",
+                "\"dropped\": %llu, \"reconnects\": %llu, \"churn_deliveries\": %llu}\n",
                 static_cast<unsigned long long>(report.deliveries),
                 static_cast<unsigned long long>(report.receipts_sent),
                 static_cast<unsigned long long>(report.last_delivery_us),
-                static_cast<unsigned long long>(report.dropped));
+                static_cast<unsigned long long>(report.dropped),
+                static_cast<unsigned long long>(report.reconnects),
+                static_cast<unsigned long long>(report.churn_deliveries));
   write_file_atomically(opts.status_file, buf);
 }
 
@@ -646,14 +782,9 @@ void Driver::launch_tick() {
   const uint64_t due = std::min<uint64_t>(
       opts.connections, static_cast<uint64_t>(std::floor(opts.rate * elapsed)) + 1);
   while (report.started < due && inflight < opts.max_inflight) {
-    if (url.tls) clients.push_back(std::make_unique<Client<SslStream>>(*this));
-    else clients.push_back(std::make_unique<Client<tcp::socket>>(*this));
-    auto& c = clients.back();
     ++report.started;
     ++inflight;
-    std::optional<asio::ip::address> source;
-    if (!sources.empty()) source = sources[(report.started - 1) % sources.size()];
-    c->start(target, source);  // may fail synchronously and call on_lost()
+    start_client(false);
     if (run_phase != RunPhase::connecting) return;
   }
   if (report.started < opts.connections) {
@@ -682,7 +813,26 @@ void Driver::sweep_tick() {
       print_progress("connecting");
     }
   }
-  if (run_phase == RunPhase::holding) write_status();
+  if (run_phase == RunPhase::holding) {
+    write_status();
+    // Churn: reconnections and churn closes get the same deadlines as the connect phase and
+    // the final close. Reconnections are appended after the first opts.connections clients.
+    const auto connect_timeout = std::chrono::milliseconds(opts.connect_timeout_ms);
+    const auto close_timeout = std::chrono::milliseconds(opts.close_timeout_ms);
+    for (size_t i = opts.churn_share > 0 ? 0 : clients.size(); i < clients.size(); ++i) {
+      auto& c = *clients[i];
+      if (!c.churn_member) continue;
+      if (c.reconnect && c.phase > Phase::not_started && c.phase < Phase::established &&
+          now - c.started_at > connect_timeout) {
+        Phase at = c.phase;
+        c.abort();
+        on_reconnect_failed(std::string("timeout_") + phase_name(at));
+      } else if (c.churn_closing && c.phase == Phase::closing && now - c.closing_since > close_timeout) {
+        c.abort();
+        ++report.churn_close_timeouts;
+      }
+    }
+  }
   if (run_phase == RunPhase::finished) return;
   sweep_timer.expires_after(std::chrono::milliseconds(100));
   sweep_timer.async_wait([this](const error_code& ec) {
@@ -706,6 +856,33 @@ void Driver::begin_hold() {
   t_hold_start = Clock::now();
   report.phase = "holding";
   report.client_rss_bytes = own_rss_bytes();
+  for (auto& c : clients) {
+    if (c->phase != Phase::established) continue;
+    if (c->pause_candidate) {
+      c->pause_reading();
+      ++report.paused_clients;
+    }
+  }
+  if (!opts.sids_file.empty()) {
+    std::string sids;
+    for (auto& c : clients) {
+      if (c->phase == Phase::established) sids.append(c->socket_sid()).push_back('\n');
+    }
+    write_file_atomically(opts.sids_file, sids);
+  }
+  if (opts.churn_share > 0) {
+    for (size_t i = 0; i < clients.size(); ++i) {
+      if (clients[i]->phase == Phase::established && selected_by_share(i, opts.churn_share)) {
+        clients[i]->churn_member = true;
+        churn_slots.push_back(i);
+      }
+    }
+    report.churn_pool = churn_slots.size();
+    churn_timer.expires_after(std::chrono::milliseconds(opts.churn_period_ms));
+    churn_timer.async_wait([this](const error_code& ec) {
+      if (!ec) churn_tick();
+    });
+  }
   print_progress("connected; holding");
   if (!opts.ready_file.empty()) write_file_atomically(opts.ready_file, to_json(report, opts));
   phase_timer.expires_after(std::chrono::milliseconds(opts.hold_ms));
@@ -719,12 +896,20 @@ void Driver::begin_closing() {
   run_phase = RunPhase::closing;
   report.hold_s = seconds_between(t_hold_start, Clock::now());
   phase_timer.cancel();
+  churn_timer.cancel();
   for (auto& c : clients) {
+    if (c->reconnect && c->phase > Phase::not_started && c->phase < Phase::established) {
+      c->abort();
+      ++report.reconnects_interrupted;
+    }
     if (c->phase == Phase::established) ++closing_pending;
   }
   if (closing_pending == 0) return finish();
   for (auto& c : clients) {
-    if (c->phase == Phase::established) c->begin_close();
+    if (c->phase == Phase::established) {
+      if (c->paused) c->resume_to_see_the_end();
+      else c->begin_close();
+    }
     if (run_phase != RunPhase::closing) return;
   }
   phase_timer.expires_after(std::chrono::milliseconds(opts.close_timeout_ms));
@@ -740,7 +925,11 @@ void Driver::finish() {
   if (run_phase == RunPhase::finished) return;
   run_phase = RunPhase::finished;
   report.phase = "done";
-  for (auto& c : clients) c->abort();
+  for (auto& c : clients) {
+    if (c->paused && c->phase != Phase::done) ++report.paused_outcomes["still_open"];
+    c->abort();
+  }
+  churn_timer.cancel();
   launch_timer.cancel();
   sweep_timer.cancel();
   phase_timer.cancel();

@@ -43,6 +43,23 @@ struct LoadReport {
   uint64_t min_sent_us = 0;         // smallest and largest "ts" seen
   uint64_t max_sent_us = 0;
   LatencyHistogram latency_us;
+  // Slow consumers (--pause-reading-share): clients that stopped reading at the hold.
+  uint64_t paused_clients = 0;
+  uint64_t paused_deliveries = 0;  // tracked events they read anyway (before the pause, or at the end)
+  // How each ended, seen when they read again after the hold: "ws_close_<code>" (the server's
+  // close frame), "eof", "reset", ... or "still_open" (the server kept them).
+  std::map<std::string, uint64_t> paused_outcomes;
+  // Churn (--churn-share): clients that close and reconnect as new clients during the hold.
+  uint64_t churn_pool = 0;             // clients taking part (each its own slot)
+  uint64_t churn_disconnects = 0;      // closes started by the churn
+  uint64_t churn_closed_cleanly = 0;   // ... that got the server's close reply (or EOF)
+  uint64_t churn_close_timeouts = 0;
+  uint64_t reconnects = 0;             // reconnections established
+  std::map<std::string, uint64_t> reconnect_failures;  // kind -> count
+  uint64_t reconnects_interrupted = 0; // still connecting when the hold ended
+  uint64_t churn_skipped = 0;          // a slot's reconnect was still in progress at its turn
+  uint64_t churn_deliveries = 0;       // tracked events received by churning clients
+  std::vector<float> reconnect_handshake_ms;
   bool interrupted = false;      // a signal cut the connect phase short
   uint64_t client_rss_bytes = 0; // the load generator's own VmRSS when the hold began
 };

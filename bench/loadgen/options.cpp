@@ -1,6 +1,7 @@
 #include "bench/loadgen/options.h"
 
 #include <charconv>
+#include <cmath>
 #include <optional>
 
 #include "common/config/option_set.h"
@@ -65,6 +66,14 @@ bool parse_target_url(std::string_view url, TargetUrl& out, std::string& error) 
   return true;
 }
 
+bool selected_by_share(uint64_t index, double share) {
+  if (!(share > 0)) return false;
+  if (share >= 1) return true;
+  const auto before = static_cast<uint64_t>(std::floor(static_cast<double>(index) * share));
+  const auto through = static_cast<uint64_t>(std::floor(static_cast<double>(index + 1) * share));
+  return through > before;
+}
+
 OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o, TargetUrl& url_out) {
   OptionsResult result;
   config::OptionSet opts("wsgw-loadgen",
@@ -99,6 +108,19 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
            o.receipt_event);
   opts.add("status-file", "during the hold: write the delivery count here (JSON) whenever it changes",
            o.status_file);
+  opts.add("pause-reading-share",
+           "share of the clients (0..1, spread evenly) that stop reading when the hold begins "
+           "(slow consumers); they read again only to see how the server ended them",
+           o.pause_reading_share);
+  opts.add_bytes("paused-rcvbuf", "SO_RCVBUF of the clients that stop reading (0 = system default)",
+                 o.paused_rcvbuf);
+  opts.add("churn-share",
+           "share of the clients (0..1, spread evenly) that close and reconnect every --churn-period "
+           "during the hold",
+           o.churn_share);
+  opts.add_duration_ms("churn-period", "how often the churning clients reconnect", o.churn_period_ms);
+  opts.add("sids-file", "when the hold begins, write the clients' Socket.IO sids here, one a line",
+           o.sids_file);
   auto no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
   auto r = opts.parse(argc, argv, no_env);
   if (r.help) {
@@ -131,6 +153,14 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
   }
   if (!o.receipt_event.empty() && o.track_event.empty())
     return fail("--receipt-event needs --track-event");
+  if (!(o.pause_reading_share >= 0 && o.pause_reading_share <= 1))
+    return fail("--pause-reading-share must be in 0..1");
+  if (!(o.churn_share >= 0 && o.churn_share <= 1)) return fail("--churn-share must be in 0..1");
+  if (o.churn_period_ms == 0) return fail("--churn-period must be positive");
+  if (o.paused_rcvbuf > (64u << 20)) return fail("--paused-rcvbuf must be at most 64 MiB");
+  // A client that stopped reading cannot take part in a close-and-reconnect cycle.
+  if (o.pause_reading_share > 0 && o.churn_share > 0)
+    return fail("--pause-reading-share and --churn-share cannot be combined");
   std::string error;
   if (!parse_target_url(o.url, url_out, error)) return fail("--url: " + error);
   return result;

@@ -40,7 +40,20 @@ struct LoadgenOptions {
   std::string track_event = "message";
   std::string receipt_event;         // when set: answer every tracked event with this event
   std::string status_file;           // during the hold: deliveries so far, rewritten as they change
+  // Slow consumers (bench/run.py scenario 6): this share of the clients, spread evenly over the
+  // launch order, stops reading when the hold begins, so the server's queue towards them fills.
+  double pause_reading_share = 0;
+  uint64_t paused_rcvbuf = 0;        // SO_RCVBUF of those clients (0 = the system's default)
+  // Churn (scenario 4): this share of the clients, spread evenly, closes and reconnects (as a new
+  // client) every churn_period_ms during the hold.
+  double churn_share = 0;
+  uint64_t churn_period_ms = 1000;
+  std::string sids_file;             // the Socket.IO sids of the clients, one a line, at the hold
 };
+
+// Whether the client launched as number `index` (0-based) belongs to a share of the clients
+// spread evenly over the launch order: exactly floor(n * share) of the first n are chosen.
+bool selected_by_share(uint64_t index, double share);
 
 struct OptionsResult {
   bool ok = true;

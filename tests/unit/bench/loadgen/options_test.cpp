@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 namespace wsgw::loadgen {
@@ -87,6 +89,53 @@ TEST(LoadgenOptions, HelpAndErrors) {
     EXPECT_FALSE(r.ok) << bad[0];
     EXPECT_FALSE(r.text.empty());
   }
+}
+
+TEST(LoadgenOptions, SlowConsumerAndChurnOptions) {
+  LoadgenOptions o;
+  TargetUrl t;
+  auto r = parse({"--pause-reading-share", "0.1", "--paused-rcvbuf", "8KiB", "--sids-file", "s.txt"}, o, t);
+  ASSERT_TRUE(r.ok) << r.text;
+  EXPECT_DOUBLE_EQ(o.pause_reading_share, 0.1);
+  EXPECT_EQ(o.paused_rcvbuf, 8192u);
+  EXPECT_EQ(o.sids_file, "s.txt");
+  LoadgenOptions c;
+  r = parse({"--churn-share", "0.05", "--churn-period", "500ms"}, c, t);
+  ASSERT_TRUE(r.ok) << r.text;
+  EXPECT_DOUBLE_EQ(c.churn_share, 0.05);
+  EXPECT_EQ(c.churn_period_ms, 500u);
+  for (std::vector<const char*> bad : std::vector<std::vector<const char*>>{
+           {"--pause-reading-share", "1.5"}, {"--pause-reading-share", "-0.1"}, {"--churn-share", "2"},
+           {"--churn-period", "0"}, {"--paused-rcvbuf", "1GiB"},
+           {"--churn-share", "0.1", "--pause-reading-share", "0.1"}}) {
+    LoadgenOptions fresh;
+    EXPECT_FALSE(parse(bad, fresh, t).ok) << bad[0] << " " << bad[1];
+  }
+}
+
+TEST(SelectedByShare, PicksExactlyTheShareSpreadEvenly) {
+  for (double share : {0.0, 0.05, 0.1, 0.25, 1.0 / 3, 0.5, 0.999, 1.0}) {
+    for (uint64_t n : {1u, 7u, 10u, 100u, 1000u, 12345u}) {
+      uint64_t chosen = 0;
+      uint64_t longest_gap = 0, gap = 0;
+      for (uint64_t i = 0; i < n; ++i) {
+        if (selected_by_share(i, share)) {
+          ++chosen;
+          gap = 0;
+        } else {
+          longest_gap = std::max(longest_gap, ++gap);
+        }
+      }
+      EXPECT_EQ(chosen, static_cast<uint64_t>(std::floor(static_cast<double>(n) * share + 1e-9)))
+          << share << " of " << n;
+      // Evenly spread: never more than ceil(1/share) unchosen in a row.
+      if (share > 0 && chosen > 0) {
+        EXPECT_LE(longest_gap, static_cast<uint64_t>(std::ceil(1 / share))) << share << " of " << n;
+      }
+    }
+  }
+  EXPECT_FALSE(selected_by_share(0, -1));
+  EXPECT_TRUE(selected_by_share(5, 2));
 }
 
 }  // namespace
