@@ -28,6 +28,10 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
               c.max_payload);
   o.add_bytes("max-queue-bytes", "per-connection send queue limit (then: slow_consumer)",
               c.max_queue_bytes);
+  o.add_bytes("socket-send-buffer",
+              "SO_SNDBUF of each client socket: bounds the kernel memory a slow reader holds "
+              "(the kernel doubles it); 0 = the kernel's autotuning, up to tcp_wmem's maximum",
+              c.socket_send_buffer);
   o.add("max-connections", "sessions this process accepts before answering 503 (0 = no limit)",
         c.max_connections);
   o.add_choice("auth", "client authentication", c.auth, {"none", "jwt"});
@@ -110,6 +114,10 @@ bool validate(GatewayConfig& c, std::string& error) {
   }
   if (c.downstream_partitions == 0) {
     error = "--downstream-partitions must be positive";
+    return false;
+  }
+  if (c.socket_send_buffer > (64u << 20)) {
+    error = "--socket-send-buffer must be at most 64MiB";
     return false;
   }
   if (c.touch_period_ms == 0 || c.touch_period_ms > UINT32_MAX) {

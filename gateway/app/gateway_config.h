@@ -22,6 +22,7 @@ struct GatewayConfig {
   uint32_t heartbeat_healthy_pongs = 3;
   uint64_t max_payload = 1000000;
   uint64_t max_queue_bytes = 1 << 20;
+  uint64_t socket_send_buffer = 256 << 10;  // SO_SNDBUF per client socket; 0 = kernel autotuning
   uint64_t max_connections = 0;
   std::string auth = "none";
   std::string jwt_secret;

@@ -59,6 +59,7 @@ bool GatewayServer::start(std::string& error) {
   ctx_.http.serve_admin = cfg_.metrics_listen.empty();
   ctx_.http.request_timeout_ms = static_cast<uint32_t>(cfg_.http_timeout_ms);
   ctx_.http.max_sessions = cfg_.max_connections;
+  ctx_.http.socket_send_buffer = static_cast<int>(cfg_.socket_send_buffer);
   ctx_.registry = &registry_;
   ctx_.metrics = metrics_.get();
   ctx_.ids = ids_.get();

@@ -63,6 +63,12 @@ void Connection::start(Worker& w, tcp::socket sock, bool tls, ListenerKind kind)
   boost::system::error_code ec;
   sock.non_blocking(true, ec);
   sock.set_option(tcp::no_delay(true), ec);
+  if (const int sndbuf = ctx_of(w).http.socket_send_buffer; sndbuf > 0) {
+    // Bounds the kernel's share of a slow reader: autotuning would let each socket's send
+    // buffer grow to tcp_wmem's maximum (4 MiB by default) before our own queue limit
+    // (--max-queue-bytes) even sees the backlog.
+    sock.set_option(boost::asio::socket_base::send_buffer_size(sndbuf), ec);
+  }
   auto c = std::make_shared<Connection>(w, std::move(sock), kind);
   if (tls) {
     c->ssl_ = SSL_new(ctx_of(w).tls);

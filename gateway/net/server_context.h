@@ -29,6 +29,7 @@ struct HttpOptions {
   uint32_t tls_handshake_timeout_ms = 10000;
   size_t max_header_bytes = 8192;
   size_t max_sessions = 0;                    // 0 = no limit; beyond it handshakes get 503
+  int socket_send_buffer = 0;                 // SO_SNDBUF of client sockets; 0 = kernel autotuning
 };
 
 // Makes the handler above Engine.IO for a new session of the raw endpoint (conformance echo).
