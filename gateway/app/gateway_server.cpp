@@ -157,6 +157,13 @@ void GatewayServer::dispatch(std::shared_ptr<const cluster::DownstreamCommand> c
       switch (cmd->kind) {
         case Kind::emit:
           w->deliver(cmd->delivery);
+          if (cmd->ts_api_ms > 0) {
+            const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            node->api_to_socket_latency().observe(
+                static_cast<double>(std::max<int64_t>(0, now - cmd->ts_api_ms)) / 1000.0);
+          }
           break;
         case Kind::join:
           w->for_each_target(cmd->delivery, [&](session::NamespaceSocket& s) {

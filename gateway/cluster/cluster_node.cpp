@@ -101,6 +101,11 @@ ClusterNode::ClusterNode(ClusterOptions options, metrics::Registry& r)
                       "Latency of one hop of a message, from the timestamp headers",
                       {"stage"}, metrics::exponential_buckets(0.0005, 2, 16))
               .with({"api_to_gateway"})),
+      api_to_socket_latency_(
+          r.histogram("wsgw_stage_latency_seconds",
+                      "Latency of one hop of a message, from the timestamp headers",
+                      {"stage"}, metrics::exponential_buckets(0.0005, 2, 16))
+              .with({"api_to_socket"})),
       liveness_flushes_(r.counter("wsgw_liveness_flushes_total",
                                   "Batched last-seen flushes of this node's sessions").with({})),
       liveness_sessions_(r.counter("wsgw_liveness_flushed_sessions_total",
@@ -298,10 +303,11 @@ void ClusterNode::service_loop() {
 
 void ClusterNode::on_record(const kafka::Message& msg) {
   std::vector<kafka::Header> headers(msg.headers().begin(), msg.headers().end());
-  if (auto sent = header_millis(headers, header::ts_api)) {
+  auto cmd = std::make_shared<DownstreamCommand>();
+  const auto sent = header_millis(headers, header::ts_api);
+  if (sent) {
     api_to_gateway_latency_.observe(static_cast<double>(std::max<int64_t>(0, wall_ms() - *sent)) / 1000.0);
   }
-  auto cmd = std::make_shared<DownstreamCommand>();
   std::string error;
   if (!parse_downstream(headers, msg.value(), opt_.node_name, *cmd, error)) {
     downstream_malformed_.inc();
@@ -310,6 +316,7 @@ void ClusterNode::on_record(const kafka::Message& msg) {
     downstream_skipped_.inc();
   } else {
     downstream_records_.inc();
+    cmd->ts_api_ms = sent.value_or(0);  // after parse_downstream, which resets the command
     hooks_.dispatch(std::move(cmd));
   }
 }

@@ -169,6 +169,14 @@ class ClusterNode final : public session::SocketIoApp {
   metrics::Counter& downstream_malformed_;
   metrics::Counter& redis_drops_;
   metrics::Histogram& api_to_gateway_latency_;
+  metrics::Histogram& api_to_socket_latency_;
+
+ public:
+  // Observed by each worker once it has written an emit to its sockets: ws-api → the bytes
+  // handed to the kernel (or queued behind a slow socket's backlog).
+  metrics::Histogram& api_to_socket_latency() { return api_to_socket_latency_; }
+
+ private:
   metrics::Counter& liveness_flushes_;
   metrics::Counter& liveness_sessions_;
   metrics::Counter& reregistrations_;

@@ -68,6 +68,13 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
   const nodeRecords = async (node) => (await metricSum(node.metricsUrl, 'wsgw_downstream_records_total')) +
     (await metricSum(node.metricsUrl, 'wsgw_downstream_skipped_total'));
 
+  /** How many times a gateway observed one stage of wsgw_stage_latency_seconds. */
+  const stageCount = async (node, stage) => {
+    const text = await (await fetch(`${node.metricsUrl}/metrics`)).text();
+    const m = text.match(new RegExp(`^wsgw_stage_latency_seconds_count\\{stage="${stage}"\\} (\\S+)$`, 'm'));
+    return m ? Number(m[1]) : 0;
+  };
+
   /** nodeRecords once it stopped moving (commands just sent may still be on their way). */
   async function settledRecords(node) {
     let last = await nodeRecords(node);
@@ -100,10 +107,14 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
 
     it('to a socket: only that socket, and the other node is sent no record', async () => {
       const beforeA = await settledRecords(gwA);
+      const stagesBefore = [await stageCount(gwB, 'api_to_gateway'), await stageCount(gwB, 'api_to_socket')];
       const res = await api.Emit({ sid: b2.id, event: 'to-sid', args_json: '[1,"two",{"three":3}]' });
       assert.equal(res.target_nodes, 1);
       assert.match(res.trace_id, /\S/, 'a generated trace id');
       await expectOnly(all, 'to-sid', [b2], [1, 'two', { three: 3 }]);
+      // The per-stage latency histograms saw the push: ws-api -> this gateway -> the socket.
+      assert.ok(await stageCount(gwB, 'api_to_gateway') > stagesBefore[0], 'api_to_gateway observed');
+      assert.ok(await stageCount(gwB, 'api_to_socket') > stagesBefore[1], 'api_to_socket observed');
       assert.equal(await nodeRecords(gwA), beforeA, `${gwA.name} (no target) received downstream records`);
     });
 
