@@ -7,14 +7,16 @@
 #     pinned, offline), and check_manifests.py's consistency rules (probes, drain, sizing, HPA);
 #   - observability: promtool check config/rules, promtool test rules (alerts.test.yaml), the
 #     dashboard's structure and metric names (check_dashboard.py);
-#   - live: ws-gateway and ws-api started with the production overlay's config files, every
-#     probe of the manifests answered, a real Prometheus scraping both and running every
-#     dashboard query and alert rule (live_check.py);
+#   - live: a loopback cluster (redis-server, wsgw-dev-kafka, ws-api, two ws-gateways) started
+#     with the production overlay's config files and cluster ConfigMap, every probe of the
+#     manifests answered, Socket.IO clients and gRPC calls driving traffic through it, a real
+#     Prometheus scraping it: every dashboard query and every alert's signals must return data,
+#     no alert may be pending or firing (live_check.py, client code in traffic.py);
 #   - negative tests: deliberately broken copies must fail each checker.
 # Prints `ok - ...` / `not ok - ...` per check and ends with `# pass N` / `# fail N`.
 # Needs: kubectl, promtool, prometheus (deploy/setup-debian.sh installs the Debian package
-# `prometheus`), python3 with venv, curl, openssl, and the built daemons (WSGW_GATEWAY_BIN,
-# WSGW_API_BIN; default build/). Python tools go into a venv in WSGW_DEPLOY_TOOLS
+# `prometheus`), redis-server, python3 with venv, curl (with HTTP/2), openssl, and the built
+# daemons (WSGW_GATEWAY_BIN, WSGW_API_BIN, WSGW_DEV_KAFKA_BIN; default build/). Python tools go into a venv in WSGW_DEPLOY_TOOLS
 # (default ~/.cache/wsgw-deploy-tools), installed from PyPI once, pinned.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,6 +24,7 @@ cd "$root"
 here=tests/deploy
 gateway_bin=${WSGW_GATEWAY_BIN:-$root/build/gateway/app/ws-gateway}
 api_bin=${WSGW_API_BIN:-$root/build/api/app/ws-api}
+kafka_bin=${WSGW_DEV_KAFKA_BIN:-$root/build/deploy/local/wsgw-dev-kafka}
 tools=${WSGW_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/wsgw-deploy-tools}
 kubernetes_validate_version=1.37.0
 hadolint_version=2.15.1
@@ -54,7 +57,7 @@ if [ ! -x "$tools/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ];
     echo "$want" >"$stamp"
 fi
 missing=()
-for t in kubectl promtool prometheus curl openssl; do command -v "$t" >/dev/null || missing+=("$t"); done
+for t in kubectl promtool prometheus redis-server curl openssl; do command -v "$t" >/dev/null || missing+=("$t"); done
 [ -x "$tools/bin/kubernetes-validate" ] || missing+=(kubernetes-validate)
 [ -x "$tools/bin/hadolint" ] || missing+=(hadolint)
 if ((${#missing[@]})); then
@@ -141,16 +144,16 @@ check "$obs/k8s-scrape-config.yaml and prometheus-adapter-rules.yaml parse as YA
   "$py" -c 'import sys, yaml; assert all(isinstance(yaml.safe_load(open(f)), list) for f in sys.argv[1:])' \
   $obs/k8s-scrape-config.yaml $obs/prometheus-adapter-rules.yaml
 
-# --- live: the real daemons, their probes, a real Prometheus ----------------------------------
-if [ -x "$gateway_bin" ] && [ -x "$api_bin" ]; then
+# --- live: a real cluster, its probes, traffic, a real Prometheus ------------------------------
+if [ -x "$gateway_bin" ] && [ -x "$api_bin" ] && [ -x "$kafka_bin" ]; then
   "$py" $here/live_check.py --root "$root" --rendered "$work/production.yaml" \
-    --gateway "$gateway_bin" --api "$api_bin" | tee "$work/live.log"
+    --gateway "$gateway_bin" --api "$api_bin" --kafka "$kafka_bin" | tee "$work/live.log"
   rc=${PIPESTATUS[0]}
   p=$(grep -c '^ok - ' "$work/live.log"); f=$(grep -c '^not ok - ' "$work/live.log")
   pass=$((pass + p)); fail=$((fail + f))
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then not_ok "live check exited with an error"; fi
 else
-  not_ok "live check: $gateway_bin or $api_bin is not built"
+  not_ok "live check: $gateway_bin, $api_bin or $kafka_bin is not built"
 fi
 
 echo "# pass $pass"
