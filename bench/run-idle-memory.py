@@ -23,6 +23,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +51,9 @@ def parse_args() -> argparse.Namespace:
                    help="also read the RSS again this long after the first reading (e.g. past a ping "
                         "round: --ping-interval 10000 --later-reading 12); 0 = no")
     p.add_argument("--configs", default=",".join(CONFIGS), help=f"comma-separated subset of {','.join(CONFIGS)}")
+    p.add_argument("--curve-step", type=int, help="read the server's RSS each time this many more clients are "
+                   "connected during the ramp, for memory.png (default 2000, quick 250; 0 = no curve)")
+    p.add_argument("--no-charts", action="store_true", help="no memory.png")
     p.add_argument("--threads", type=int, default=2, help="ws-gateway --threads")
     p.add_argument("--ping-interval", type=int, default=25000, help="ms, both servers")
     p.add_argument("--ping-timeout", type=int, default=20000, help="ms, both servers")
@@ -66,6 +70,7 @@ def parse_args() -> argparse.Namespace:
     a.processes = a.processes or (2 if a.quick else 4)
     a.warmup = a.warmup if a.warmup is not None else (100 if a.quick else 500)
     a.settle = a.settle if a.settle is not None else (1.0 if a.quick else 3.0)
+    a.curve_step = a.curve_step if a.curve_step is not None else (250 if a.quick else 2000)
     a.gateway_bin = a.gateway_bin or a.build_dir / "gateway" / "app" / "ws-gateway"
     a.loadgen_bin = a.loadgen_bin or a.build_dir / "bench" / "loadgen" / "wsgw-loadgen"
     a.configs = [c.strip() for c in a.configs.split(",") if c.strip()]
@@ -82,6 +87,43 @@ def parse_args() -> argparse.Namespace:
 def split(total: int, parts: int) -> list[int]:
     base, extra = divmod(total, parts)
     return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+class RssCurve:
+    """Reads the server's connection count and VmRSS every 50 ms while clients connect, and keeps
+    one reading each time the count passes the next multiple of `step` (the count actually seen
+    is recorded beside it, so a coarse poll does not misplace a point). The readings are taken
+    during the ramp, so handshakes in flight (TLS state especially) are in them; the settled
+    reading at N connections is added at the end."""
+
+    def __init__(self, server: bl.Server, step: int):
+        self.server, self.step = server, step
+        self.points: list[list[int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        if self.step > 0:
+            self._thread.start()
+
+    def _run(self) -> None:
+        next_at = self.step
+        while not self._stop.is_set():
+            try:
+                count = self.server.connection_count()
+                rss = bl.read_proc_status(self.server.proc.pid)["VmRSS"]
+            except (OSError, KeyError, bl.BenchError):
+                count = None
+            if count is not None and count >= next_at:
+                self.points.append([count, rss])
+                next_at = (count // self.step + 1) * self.step
+            self._stop.wait(0.05)
+
+    def stop(self) -> list[list[int]]:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        return self.points
 
 
 def run_config(name: str, args, group: bl.ProcessGroup, tmp: Path, cert: Path, key: Path) -> dict:
@@ -124,8 +166,13 @@ def run_config(name: str, args, group: bl.ProcessGroup, tmp: Path, cert: Path, k
         counts = split(n, args.processes)
         specs = [bl.LoadgenSpec(c, rate / args.processes, f"127.0.0.{2 + i}") for i, c in enumerate(counts)]
         fleet = bl.LoadgenFleet(group, args.loadgen_bin, server.url, tmp, name, specs)
+        curve = RssCurve(server, args.curve_step)
+        curve.start()
         fleet.start()
-        ready = fleet.wait_connected(n / rate + 60, extra_check=server.check_alive)
+        try:
+            ready = fleet.wait_connected(n / rate + 60, extra_check=server.check_alive)
+        finally:
+            points = curve.stop()
         rsum = bl.summarize_loadgen(ready)
         if rsum["established"] != n:
             raise bl.BenchError(f"only {rsum['established']}/{n} clients connected; failures by kind: "
@@ -139,6 +186,8 @@ def run_config(name: str, args, group: bl.ProcessGroup, tmp: Path, cert: Path, k
         if server_count != n:
             raise bl.BenchError(f"the server reports {server_count} connections at the reading, expected {n}")
         result["rss_loaded"] = loaded
+        # [connections, VmRSS bytes]: idle, during the ramp, settled at N (memory.png).
+        result["rss_curve"] = [[0, idle["VmRSS"]]] + [p for p in points if p[0] < n] + [[n, loaded["VmRSS"]]]
         result["server_reported_connections"] = server_count
         delta = loaded["VmRSS"] - idle["VmRSS"]
         result["rss_delta_bytes"] = delta
@@ -310,7 +359,54 @@ def markdown(report: dict) -> str:
         if not r["ok"]:
             lines.append(f"- {r['config']} FAILED: {r.get('error', '').splitlines()[0] if r.get('error') else ''}")
     lines.append("")
+    curves = [r for r in report["results"] if r.get("rss_curve")]
+    if curves:
+        lines += ["## RSS vs connections" + (" (`memory.png`)" if report.get("chart") else ""), "",
+                  f"Server VmRSS (MiB) read during the ramp each time another {p['curve_step']:,} clients were "
+                  "connected (the count actually seen is in `memory.json`), idle first and settled at N last. "
+                  "Readings during the ramp include the handshakes in flight.", ""]
+        for r in curves:
+            pts = ", ".join(f"{c:,}: {b / 2**20:.1f}" for c, b in r["rss_curve"])
+            lines.append(f"- {r['config']}: {pts}")
+        lines.append("")
     return "\n".join(lines)
+
+
+def draw_memory_chart(report: dict, path: Path) -> bool:
+    """RSS (MiB) vs connections, one line per server/transport. False without matplotlib."""
+    try:
+        import matplotlib  # optional: pip install --user -r bench/requirements.txt
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    styles = {"gateway-plain": ("ws-gateway, ws://", "#1f77b4", "-"),
+              "gateway-tls": ("ws-gateway, wss:// (TLS)", "#1f77b4", "--"),
+              "node-plain": ("Node socket.io, ws://", "#ff7f0e", "-"),
+              "node-tls": ("Node socket.io, wss:// (TLS)", "#ff7f0e", "--")}
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in report["results"]:
+        curve = r.get("rss_curve")
+        if not curve:
+            continue
+        label, color, style = styles.get(r["config"], (r["config"], None, "-"))
+        ax.plot([c for c, _ in curve], [b / 2**20 for _, b in curve], marker="o", markersize=3,
+                label=label, color=color, linestyle=style)
+    m = report["machine"]
+    ax.set_xlabel("idle Socket.IO connections")
+    ax.set_ylabel("server RSS, MiB")
+    ax.set_title("Server memory vs connections (RSS during the ramp; last point settled)")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    fig.text(0.99, 0.01, f"{report['date'][:10]}, {m['nproc']} CPUs, ws-gateway --threads "
+             f"{report['params']['gateway_threads']}", ha="right", va="bottom", fontsize=7, color="#666666")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
 
 
 def main() -> int:
@@ -352,7 +448,7 @@ def main() -> int:
         "params": {"connections": args.connections, "processes": args.processes, "rate_plain": args.rate,
                    "rate_tls": args.tls_rate, "warmup": args.warmup, "settle_s": args.settle,
                    "gateway_threads": args.threads, "ping_interval_ms": args.ping_interval,
-                   "later_reading_s": args.later_reading,
+                   "later_reading_s": args.later_reading, "curve_step": args.curve_step,
                    "ping_timeout_ms": args.ping_timeout},
         "results": results,
         "ratios": ratios(results),
@@ -361,6 +457,19 @@ def main() -> int:
     out_dir = args.out_dir or (tmp if args.quick else bl.BENCH_DIR / "results")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "idle-memory.json").write_text(json.dumps(report, indent=2) + "\n")
+    curves = {r["config"]: r["rss_curve"] for r in results if r.get("rss_curve")}
+    if curves:
+        (out_dir / "memory.json").write_text(json.dumps({
+            "benchmark": "memory-vs-connections", "date": report["date"], "machine": report["machine"],
+            "versions": report["versions"], "params": report["params"],
+            "unit": "[connections, server VmRSS bytes]: idle, every --curve-step connections during the ramp, "
+                    "then settled at N",
+            "curves": curves}, indent=2) + "\n")
+        if not args.no_charts:
+            if draw_memory_chart(report, out_dir / "memory.png"):
+                report["chart"] = "memory.png"
+            else:
+                bl.log("matplotlib is not installed: no memory.png (pip install --user -r bench/requirements.txt)")
     (out_dir / "idle-memory.md").write_text(markdown(report))
 
     print()

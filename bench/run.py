@@ -14,8 +14,9 @@ Scenarios (bench/README.md has the method of each):
                  second; reconnects, errors, latency, deliveries
   slow           scenario 6: broadcasts while 10% of the clients stop reading; the gateway must drop
                  them as slow_consumer with bounded RSS, the others must be unaffected
-  push           scenario 7 (gateway only): gRPC Emit -> ws-api -> Kafka (wsgw-dev-kafka) -> ws-gateway
-                 -> client latency at a fixed rate, with a real redis-server
+  push           scenario 7 (gateway only): gRPC Emit -> ws-api -> Kafka -> ws-gateway -> client latency
+                 at a fixed rate, with a real redis-server; Kafka = a real broker from tests/infra/kafka.sh
+                 (full run, when java is installed) or wsgw-dev-kafka, librdkafka's mock (--quick)
   micro          bench_micro (Google Benchmark, bench/micro) as JSON, when it is built
 
   bench/run.py --build-dir build            # full run: results in bench/results/ (~20 min)
@@ -37,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -140,6 +142,15 @@ def parse_args() -> argparse.Namespace:
     g.add_argument("--push-driver", choices=["auto", "cpp", "node"], default="auto",
                    help="gRPC client: cpp = wsgw-push-driver (grpc++, one thread), node = push/emit.mjs "
                         "(@grpc/grpc-js); auto = cpp when built, else node")
+    g.add_argument("--push-kafka", choices=["auto", "real", "mock", "both"], default="auto",
+                   help="real = a Kafka 4.x broker from tests/infra/kafka.sh on a free port (needs java, and mvn "
+                        "or its cached jars); mock = wsgw-dev-kafka (librdkafka's mock cluster); both = one run "
+                        "each; auto = mock with --quick, else real when java is there (mock, with a note, when not)")
+    g.add_argument("--push-warmup", type=float, help="seconds of un-timed emits at --push-rate before the measured "
+                   "ones, so the broker's JVM is warm (default 40 against a real broker in the full run, else 0)")
+    g.add_argument("--push-kafka-brokers", metavar="HOST:PORT",
+                   help="--push-kafka real against this running broker instead of starting one (its wsgw.* topics "
+                        "must have --downstream-partitions 8, or not exist yet)")
     g.add_argument("--micro-min-time", type=float, default=0.2,
                    help="bench_micro --benchmark_min_time (s) per benchmark in the full run")
     p.add_argument("--build-dir", type=Path,
@@ -164,6 +175,15 @@ def parse_args() -> argparse.Namespace:
     a.push_rate = a.push_rate or (1000.0 if a.quick else 10000.0)
     a.push_duration = a.push_duration or (5.0 if a.quick else 20.0)
     a.push_connections = a.push_connections or (200 if a.quick else 1000)
+    a.push_kafka_note = None
+    if a.push_kafka == "auto":
+        why_not = None if a.quick else bl.real_kafka_unavailable()
+        a.push_kafka = "mock" if a.quick or why_not else "real"
+        a.push_kafka_auto = True
+        if why_not:
+            a.push_kafka_note = f"real Kafka not available ({why_not}): ran against the mock cluster"
+    else:
+        a.push_kafka_auto = False
     a.scenarios_explicit = a.scenarios is not None
     a.scenarios = [s.strip() for s in (a.scenarios or ",".join(SCENARIOS)).split(",") if s.strip()]
     a.servers = [s.strip() for s in a.servers.split(",") if s.strip()]
@@ -649,10 +669,52 @@ def redis_ping(port: int) -> bool:
         return False
 
 
-def run_push(suite: Suite) -> dict:
-    """Scenario 7: wsgw-dev-kafka (librdkafka's mock cluster), a real redis-server, ws-api and one
-    ws-gateway in cluster mode; bench/push/emit.mjs calls Emit at --push-rate for --push-duration
-    with {"ts": µs} in the arguments; wsgw-loadgen clients time each delivery."""
+def run_push_modes(suite: Suite) -> list[dict]:
+    """Scenario 7 against the Kafka(s) --push-kafka asks for; one row each."""
+    a = suite.args
+    modes = ["real", "mock"] if a.push_kafka == "both" else [a.push_kafka]
+    rows = []
+    for mode in modes:
+        r = suite.guarded(f"push-{mode}", lambda m=mode: run_push(suite, m))
+        r.setdefault("kafka_mode", mode)
+        if mode == "mock" and a.push_kafka_note:
+            r["note"] = a.push_kafka_note
+        rows.append(r)
+    return rows
+
+
+def run_push(suite: Suite, kafka_mode: str) -> dict:
+    """Scenario 7: Kafka (a real broker from tests/infra/kafka.sh, or wsgw-dev-kafka: librdkafka's
+    mock cluster), a real redis-server, ws-api and one ws-gateway in cluster mode; the gRPC driver
+    calls Emit at --push-rate for --push-duration with {"ts": µs} in the arguments; wsgw-loadgen
+    clients time each delivery."""
+    a = suite.args
+    if kafka_mode == "real" and a.push_kafka_brokers:
+        return run_push_with(suite, a.push_kafka_brokers, None, real=True)
+    if kafka_mode == "real":
+        broker = bl.RealKafka(suite.tmp / "kafka")
+        try:
+            brokers = broker.start()
+        except bl.BenchError as e:
+            broker.stop()
+            if not a.push_kafka_auto:
+                raise
+            a.push_kafka_note = f"the real Kafka broker did not start ({str(e).splitlines()[0]}): ran against the mock"
+            bl.log(f"push: {a.push_kafka_note}")
+            r = run_push(suite, "mock")
+            r["note"] = a.push_kafka_note
+            return r
+        try:
+            r = run_push_with(suite, brokers, broker, real=True)
+        finally:
+            broker.stop()
+        r["kafka_start_s"] = broker.start_s
+        return r
+    return run_push_with(suite, None, None, real=False)
+
+
+def run_push_with(suite: Suite, brokers: str | None, broker: bl.RealKafka | None, real: bool) -> dict:
+    """One push run; brokers None = start wsgw-dev-kafka here."""
     a = suite.args
     if a.push_driver == "node":
         ensure_push_modules()
@@ -661,22 +723,27 @@ def run_push(suite: Suite) -> dict:
     redis = suite.group.start("push-redis", [a.redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1",
                                              "--save", "", "--appendonly", "no", "--dir", str(tmp)])
     bl.wait_until("redis-server to answer PING", lambda: redis_ping(redis_port), 20, 0.1)
-    addr_file = tmp / "push-kafka.addr"
-    addr_file.unlink(missing_ok=True)
-    kafka = suite.group.start("push-kafka", [str(a.dev_kafka_bin), "--partitions", str(PUSH_PARTITIONS),
-                                             "--address-file", str(addr_file)])
+    kafka = None
+    # The mock cluster cannot create topics through the admin API (it makes them itself); against
+    # a real broker the daemons create wsgw.* with the same partition count, as in production.
+    create_topics = [] if real else ["--create-topics=false"]
+    if not real:
+        addr_file = tmp / "push-kafka.addr"
+        addr_file.unlink(missing_ok=True)
+        kafka = suite.group.start("push-kafka", [str(a.dev_kafka_bin), "--partitions", str(PUSH_PARTITIONS),
+                                                 "--address-file", str(addr_file)])
 
-    def kafka_up():
-        if kafka.poll() is not None:
-            raise bl.BenchError(f"wsgw-dev-kafka exited: {suite.group.log_tail(kafka)}")
-        return addr_file.exists() and addr_file.read_text().strip()
+        def kafka_up():
+            if kafka.poll() is not None:
+                raise bl.BenchError(f"wsgw-dev-kafka exited: {suite.group.log_tail(kafka)}")
+            return addr_file.exists() and addr_file.read_text().strip()
 
-    brokers = bl.wait_until("wsgw-dev-kafka's address", kafka_up, 20, 0.1).strip()
+        brokers = bl.wait_until("wsgw-dev-kafka's address", kafka_up, 20, 0.1).strip()
     redis_url = f"redis://127.0.0.1:{redis_port}"
     api = suite.group.start("push-ws-api", [
         str(a.api_bin), "--grpc-listen", f"127.0.0.1:{api_port}", "--redis", redis_url,
         "--kafka-brokers", brokers, "--node-name", "api-bench", "--downstream-partitions", str(PUSH_PARTITIONS),
-        "--create-topics=false", "--metrics-listen", f"127.0.0.1:{api_metrics}", "--log-level", "warn"])
+        "--metrics-listen", f"127.0.0.1:{api_metrics}", "--log-level", "warn"] + create_topics)
 
     def api_up():
         if api.poll() is not None:
@@ -684,9 +751,21 @@ def run_push(suite: Suite) -> dict:
         return bl.http_get(f"http://127.0.0.1:{api_metrics}/healthz")[0] == 200
 
     bl.wait_until("ws-api /healthz", api_up, 30, 0.1)
+
+    def api_metrics_now() -> dict[str, float]:
+        status, body = bl.http_get(f"http://127.0.0.1:{api_metrics}/metrics")
+        out = {}
+        for line in body.decode(errors="replace").splitlines() if status == 200 else []:
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                try:
+                    out[k] = float(v)
+                except ValueError:
+                    pass
+        return out
     server = suite.start_server("gateway", "push-gateway", gateway_args=[
         "--kafka-brokers", brokers, "--redis", redis_url, "--node-name", "gw-bench",
-        "--downstream-partitions", str(PUSH_PARTITIONS), "--create-topics=false"])
+        "--downstream-partitions", str(PUSH_PARTITIONS)] + create_topics)
     bl.wait_until("push-gateway /readyz", lambda: bl.http_get(
         f"http://127.0.0.1:{server.admin_port}/readyz")[0] == 200, 30, 0.1, check=server.check_alive)
 
@@ -699,52 +778,113 @@ def run_push(suite: Suite) -> dict:
     rsum = bl.summarize_loadgen(fleet.wait_connected(n / 1000 + 60, extra_check=server.check_alive))
     if rsum["established"] != n:
         raise bl.BenchError(f"push: only {rsum['established']}/{n} clients connected: {rsum['failures']}")
-    out, ready, start = tmp / "push-emit.json", tmp / "push-emit.ready", tmp / "push-emit.start"
     live = tmp / "push-emit.live"
-    for f in (out, ready, start, live):
-        f.unlink(missing_ok=True)
+    live.unlink(missing_ok=True)
     driver_cmd = ([str(a.push_driver_bin)] if a.push_driver == "cpp"
                   else ["node", str(bl.BENCH_DIR / "push" / "emit.mjs")])
-    driver = suite.group.start("push-emit", driver_cmd + [
-        "--addr", f"127.0.0.1:{api_port}",
-        "--sids", ",".join(str(tmp / f"push-sids-{i}.txt") for i in range(a.processes)),
-        "--target", a.push_target, "--rate", str(a.push_rate), "--duration", str(a.push_duration),
-        "--event", "push", "--json", str(out), "--ready-file", str(ready), "--start-file", str(start),
-        "--live-file", str(live)])
 
     def downstream_applied() -> int:
         return int(sum(v for k, v in server.metrics().items() if k.startswith("wsgw_downstream_records_total")))
 
-    def driver_alive():
-        server.check_alive()
-        if driver.poll() is not None:
-            raise bl.BenchError(f"emit.mjs exited early: {suite.group.log_tail(driver)}")
+    def launch_driver(tag: str, event: str, duration: float, applied_before: int):
+        """Starts a driver and waits until it is ready to emit: the gateway reads (live file), the
+        rooms are joined and the gateway applied the joins. Returns (driver, out, start, prep)."""
+        out, ready, start = tmp / f"{tag}.json", tmp / f"{tag}.ready", tmp / f"{tag}.start"
+        for f in (out, ready, start):
+            f.unlink(missing_ok=True)
+        driver = suite.group.start(tag, driver_cmd + [
+            "--addr", f"127.0.0.1:{api_port}",
+            "--sids", ",".join(str(tmp / f"push-sids-{i}.txt") for i in range(a.processes)),
+            "--target", a.push_target, "--rate", str(a.push_rate), "--duration", str(duration),
+            "--event", event, "--json", str(out), "--ready-file", str(ready), "--start-file", str(start),
+            "--live-file", str(live)])
 
-    # The gateway's consumer takes its partition some time after /readyz: wait until the driver's
-    # warm-up emits arrive, so the room joins that follow are not produced before it reads.
-    t_live = time.monotonic()
-    bl.wait_until("the gateway to apply a downstream record", lambda: downstream_applied() > 0, 60, 0.1,
-                  check=driver_alive)
-    live_after_s = round(time.monotonic() - t_live, 2)
-    live.write_text("live\n")
+        def driver_alive():
+            server.check_alive()
+            if driver.poll() is not None:
+                raise bl.BenchError(f"the push driver exited early: {suite.group.log_tail(driver)}")
 
-    def driver_ready():
-        if driver.poll() is not None and not ready.exists():
-            raise bl.BenchError(f"emit.mjs exited early: {suite.group.log_tail(driver)}")
-        return ready.exists()
+        if not live.exists():
+            # The gateway's consumer takes its partition some time after /readyz: wait until the
+            # driver's warm-up emits arrive, so the room joins that follow are not produced before it reads.
+            t_live = time.monotonic()
+            bl.wait_until("the gateway to apply a downstream record", lambda: downstream_applied() > 0, 60, 0.1,
+                          check=driver_alive)
+            nonlocal live_after_s
+            live_after_s = round(time.monotonic() - t_live, 2)
+            live.write_text("live\n")
 
-    bl.wait_until("emit.mjs to join the rooms", driver_ready, 120, 0.1, check=server.check_alive)
-    prep = json.loads(ready.read_text())
-    # The joins travel through Kafka too: start the clock once the gateway applied all of them.
-    bl.wait_until("the gateway to apply the room joins",
-                  lambda: downstream_applied() >= prep["warmups"] + prep["joins"], 60, 0.1, check=driver_alive)
-    procs = {"ws-gateway": server.proc, "ws-api": api, "wsgw-dev-kafka": kafka, "redis-server": redis}
-    cpu0 = {k: bl.read_proc_cpu_s(p.pid) for k, p in procs.items()}
+        def driver_ready():
+            if driver.poll() is not None and not ready.exists():
+                raise bl.BenchError(f"the push driver exited early: {suite.group.log_tail(driver)}")
+            return ready.exists()
+
+        bl.wait_until("the push driver to join the rooms", driver_ready, 120, 0.1, check=server.check_alive)
+        prep = json.loads(ready.read_text())
+        # The joins travel through Kafka too: start the clock once the gateway applied all of them.
+        bl.wait_until("the gateway to apply the room joins",
+                      lambda: downstream_applied() >= applied_before + prep["warmups"] + prep["joins"], 60, 0.1,
+                      check=driver_alive)
+        return driver, out, start, prep
+
+    live_after_s = None
+    warmup = None
+    warm_s = a.push_warmup if a.push_warmup is not None else (40.0 if real and not a.quick else 0.0)
+    if warm_s > 0:
+        # Un-timed emits first (an event the clients do not track), so a JVM broker's JIT and heap
+        # sizing have settled when the clock starts: a fresh broker's first ~30-40 s under this
+        # load have young-GC pauses of 70-300 ms (bench/results/push-real-vs-mock.md).
+        wdriver, wout, wstart, wprep = launch_driver("push-warmup", "warm", warm_s, 0)
+        wstart.write_text("go\n")
+        wcode = suite.group.stop(wdriver, None, warm_s * 4 + 60)
+        if not wout.exists():
+            raise bl.BenchError(f"the warm-up driver wrote no report (exit {wcode}): {suite.group.log_tail(wdriver)}")
+        wemit = json.loads(wout.read_text())
+        applied = wprep["warmups"] + wprep["joins"] + wemit.get("ok", 0)
+        bl.wait_until("the gateway to apply the warm-up emits", lambda: downstream_applied() >= applied, 60, 0.1,
+                      check=server.check_alive)
+        warmup = {"seconds": warm_s, "emits": wemit.get("emits"), "emits_per_s": wemit.get("emits_per_s")}
+        bl.log(f"push: warm-up {wemit.get('ok')} emits at {wemit.get('emits_per_s')}/s")
+    applied_before = downstream_applied()
+    driver, out, start, prep = launch_driver("push-emit", "push", a.push_duration, applied_before)
+    pids = {"ws-gateway": server.proc.pid, "ws-api": api.pid, "redis-server": redis.pid}
+    if kafka is not None:
+        pids["wsgw-dev-kafka"] = kafka.pid
+    elif broker is not None and broker.pid():
+        pids["kafka broker (JVM)"] = broker.pid()
+    cpu0 = {k: bl.read_proc_cpu_s(pid) for k, pid in pids.items()}
+    gm0 = server.metrics()
+    am0 = api_metrics_now()
     lg_cpu0 = fleet.cpu_s()
     t0 = time.monotonic()
+    # Every 0.5 s: how many records the gateway read and how many of them took > 16 / > 64 ms
+    # through Kafka (api_to_gateway buckets), to tell steady slowness from bursts (GC, CPU).
+    timeline: list[list[float]] = []
+    stop_sampling = threading.Event()
+
+    def sample_stages():
+        prev = bl.prom_histogram(gm0, "wsgw_stage_latency_seconds", 'stage="api_to_gateway"')
+        while not stop_sampling.wait(0.5):
+            cur = bl.prom_histogram(server.metrics(), "wsgw_stage_latency_seconds", 'stage="api_to_gateway"')
+            if not cur["count"]:
+                continue
+
+            def over(ms_bound: float) -> int:
+                le = max((b for b in cur["buckets"] if b <= ms_bound / 1000), default=None)
+                if le is None:
+                    return 0
+                return int((cur["count"] - cur["buckets"][le]) - (prev["count"] - prev["buckets"].get(le, 0)))
+
+            timeline.append([round(time.monotonic() - t0, 2), int(cur["count"] - prev["count"]), over(16), over(64)])
+            prev = cur
+
+    sampler = threading.Thread(target=sample_stages, daemon=True)
+    sampler.start()
     start.write_text("go\n")
     code = suite.group.stop(driver, None, a.push_duration * 4 + 60)
-    cpu1 = {k: bl.read_proc_cpu_s(p.pid) for k, p in procs.items()}
+    stop_sampling.set()
+    sampler.join(timeout=5)
+    cpu1 = {k: bl.read_proc_cpu_s(pid) for k, pid in pids.items()}
     if not out.exists():
         raise bl.BenchError(f"emit.mjs wrote no report (exit {code}): {suite.group.log_tail(driver)}")
     emit = json.loads(out.read_text())
@@ -754,10 +894,22 @@ def run_push(suite: Suite) -> dict:
     t_end = time.monotonic()
     lg_cpu1 = fleet.cpu_s()
     gm = server.metrics()
+    am = api_metrics_now()
     final = bl.summarize_loadgen(fleet.stop())
     server.stop()
     for p in (api, kafka, redis):
-        suite.group.stop(p, timeout_s=10)
+        if p is not None:
+            suite.group.stop(p, timeout_s=10)
+    # The hops' own histograms over the emitting only (warm-up and joins excluded). Their
+    # timestamps are wall-clock milliseconds, so each observation is +-1 ms.
+    stages = {}
+    for name, (before, after) in (("api_to_gateway", (gm0, gm)), ("api_to_socket", (gm0, gm)),
+                                  ("gateway_to_api", (am0, am))):
+        lbl = f'stage="{name}"'
+        h1 = bl.prom_histogram(after, "wsgw_stage_latency_seconds", lbl)
+        if h1["count"]:
+            stages[name] = bl.histogram_delta_summary(
+                bl.prom_histogram(before, "wsgw_stage_latency_seconds", lbl), h1)
     lat = final["latency_us"]
     phase_s = t_end - t0
     result = {
@@ -768,6 +920,7 @@ def run_push(suite: Suite) -> dict:
         "rpc_ms": emit.get("rpc_ms"), "rooms": emit.get("rooms"),
         "emits_without_target_nodes": emit.get("emits_without_target_nodes"),
         "warmup_emits": prep["warmups"], "gateway_consumer_live_after_s": live_after_s,
+        "warmup": warmup,
         "expected_deliveries": expected, "deliveries": final["deliveries"],
         "missed_deliveries": expected - final["deliveries"],
         "dropped_clients": final["dropped_during_hold"], "drops": final["drops"],
@@ -780,17 +933,25 @@ def run_push(suite: Suite) -> dict:
                                   and (k.split("{")[0].endswith("_sum") or k.split("{")[0].endswith("_count"))},
         "loadgen_cpu_percent": round(100 * (lg_cpu1 - lg_cpu0) / phase_s, 1) if phase_s > 0 else 0,
         "gateway_downstream_records": sum(v for k, v in gm.items() if k.startswith("wsgw_downstream_records_total")),
-        "kafka": "wsgw-dev-kafka (librdkafka mock cluster, in memory)", "partitions": PUSH_PARTITIONS,
+        "stage_latency": stages,
+        # [s since the start, records read, of which > 16 ms, > 64 ms] every 0.5 s (api_to_gateway)
+        "api_to_gateway_timeline": timeline,
+        "kafka_mode": "real" if real else "mock",
+        "kafka": (f"Apache Kafka {os.environ.get('WSGW_KAFKA_VERSION', '4.3.1')} (tests/infra/kafka.sh, KRaft, "
+                  "one node, topics created by the daemons)") if broker
+        else f"a running broker at {brokers}" if real
+        else "wsgw-dev-kafka (librdkafka mock cluster, in memory)", "partitions": PUSH_PARTITIONS,
         "driver": "wsgw-push-driver (C++ grpc++)" if a.push_driver == "cpp" else "push/emit.mjs (@grpc/grpc-js)",
         "phase_s": round(phase_s, 3),
     }
     result["ok"] = (result["missed_deliveries"] == 0 and result["dropped_clients"] == 0 and
                     not emit.get("errors") and emit.get("ok") == emit.get("emits"))
     if not result["ok"]:
-        suite.failed.append("push")
-    bl.log(f"push: {emit.get('ok')}/{emit.get('emits')} emits at {emit.get('emits_per_s')}/s "
+        suite.failed.append(f"push-{result['kafka_mode']}")
+    bl.log(f"push ({result['kafka_mode']} Kafka): {emit.get('ok')}/{emit.get('emits')} emits at {emit.get('emits_per_s')}/s "
            f"(asked {a.push_rate}/s), {final['deliveries']}/{expected} delivered, latency p50 "
-           f"{lat['p50'] / 1000:.2f} ms p99 {lat['p99'] / 1000:.2f} ms, rpc p50 {emit.get('rpc_ms', {}).get('p50')} ms")
+           f"{lat['p50'] / 1000:.2f} ms p99 {lat['p99'] / 1000:.2f} ms max {lat['max'] / 1000:.2f} ms, "
+           f"rpc p50 {emit.get('rpc_ms', {}).get('p50')} ms; stages {stages}")
     return result
 
 
@@ -1073,7 +1234,7 @@ def markdown(report: dict) -> str:
     if "churn" in res:
         lines += churn_markdown(res["churn"], p)
     if "push" in res:
-        lines += push_markdown(res["push"])
+        lines += push_markdown(res["push"] if isinstance(res["push"], list) else [res["push"]])
     if "micro" in res:
         lines += micro_markdown(res["micro"])
     if "idle-memory" in res:
@@ -1180,35 +1341,68 @@ def churn_markdown(rows: list[dict], p: dict) -> list[str]:
     return lines
 
 
-def push_markdown(r: dict) -> list[str]:
-    if r.get("skipped"):
-        return ["## Scenario 7: push path (gRPC Emit -> ws-api -> Kafka -> ws-gateway -> client)", "",
-                f"Skipped: {r['skipped']}.", ""]
-    lat, rpc = r.get("latency_us", {}), r.get("rpc_ms") or {}
-    cpu = ", ".join(f"{k} {v}%" for k, v in (r.get("cpu_percent") or {}).items())
-    lines = ["## Scenario 7: push path (gRPC Emit -> ws-api -> Kafka -> ws-gateway -> client)", "",
-             "ws-gateway only: the Node Socket.IO server has no equivalent of this path. One gateway in cluster "
-             "mode, ws-api, a real redis-server and `wsgw-dev-kafka` (librdkafka's in-memory mock cluster, "
-             f"{r.get('partitions', '-')} partitions; a real broker behaves differently). The gRPC client "
-             f"({r.get('driver', '-')}) calls Emit at a fixed rate, "
-             f"target {r.get('target', '-')}" + (" (each client in a room of its own, emits round-robin over the "
-                                                "rooms)" if r.get("target") == "room" else "") +
-             "; latency = client receive time - the \"ts\" the driver put in the arguments just before the call.", "",
-             "| clients | emits/s asked / achieved | emits ok | delivered | latency p50 / p99 / max ms | "
-             "Emit RPC p50 / p99 ms | status |", "|---|---|---|---|---|---|---|"]
-    lines.append(f"| {r.get('connections', '-')} | {num(r.get('rate_requested_per_s'))} / {num(r.get('emits_per_s'))} | "
-                 f"{r.get('emits_ok', '-')}/{r.get('emits', '-')} | {r.get('deliveries', '-')}/"
-                 f"{r.get('expected_deliveries', '-')} | {ms(lat.get('p50'))} / {ms(lat.get('p99'))} / "
-                 f"{ms(lat.get('max'))} | {rpc.get('p50', '-')} / {rpc.get('p99', '-')} | {status_cell(r)} |")
-    st = r.get("gateway_stage_latency") or {}
-    s_sum = st.get('wsgw_stage_latency_seconds_sum{stage="api_to_gateway"}')
-    s_cnt = st.get('wsgw_stage_latency_seconds_count{stage="api_to_gateway"}')
-    if s_sum is not None and s_cnt:
-        lines += ["", f"The gateway's own `wsgw_stage_latency_seconds{{stage=\"api_to_gateway\"}}` (ws-api's "
-                  f"record timestamp to the gateway reading it, i.e. through Kafka): mean "
-                  f"{1000 * s_sum / s_cnt:.2f} ms over {int(s_cnt):,} records."]
-    lines += ["", f"CPU while emitting (% of one core; the machine has 2): {cpu or '-'}; loadgens "
-              f"{r.get('loadgen_cpu_percent', '-')}%.", ""]
+PUSH_TITLE = "## Scenario 7: push path (gRPC Emit -> ws-api -> Kafka -> ws-gateway -> client)"
+
+
+def stage_cell(st: dict | None) -> str:
+    if not st or not st.get("count"):
+        return "-"
+    return f"{st['mean_ms']:.1f} / {num(st.get('p50_le_ms'), '{:g}')} / {num(st.get('p99_le_ms'), '{:g}')}"
+
+
+def push_markdown(rows: list[dict]) -> list[str]:
+    lines = [PUSH_TITLE, ""]
+    ran = [r for r in rows if not r.get("skipped")]
+    for r in rows:
+        if r.get("skipped"):
+            lines += [f"Skipped: {r['skipped']}.", ""]
+    if not ran:
+        return lines
+    r0 = next((r for r in ran if r.get("connections")), ran[0])
+    lines += ["ws-gateway only: the Node Socket.IO server has no equivalent of this path. One gateway in cluster "
+              f"mode, ws-api, a real redis-server and Kafka with {r0.get('partitions', '-')} downstream partitions: "
+              "a real broker (`tests/infra/kafka.sh`: Apache Kafka, KRaft, one node, topics created by the daemons) "
+              "and/or `wsgw-dev-kafka` (librdkafka's in-memory mock cluster, as in the local demo). The gRPC client "
+              f"({r0.get('driver', '-')}) calls Emit at a fixed rate, target {r0.get('target', '-')}" +
+              (" (each client in a room of its own, emits round-robin over the rooms)" if r0.get("target") == "room"
+               else "") +
+              "; latency = client receive time - the \"ts\" the driver put in the arguments just before the call.", "",
+              "| Kafka | clients | emits/s asked / achieved | emits ok | delivered | latency p50 / p99 / max ms | "
+              "Emit RPC p50 / p99 ms | status |", "|---|---|---|---|---|---|---|---|"]
+    for r in ran:
+        lat, rpc = r.get("latency_us", {}), r.get("rpc_ms") or {}
+        lines.append(f"| {r.get('kafka_mode', 'mock')} | {r.get('connections', '-')} | "
+                     f"{num(r.get('rate_requested_per_s'))} / {num(r.get('emits_per_s'))} | "
+                     f"{r.get('emits_ok', '-')}/{r.get('emits', '-')} | {r.get('deliveries', '-')}/"
+                     f"{r.get('expected_deliveries', '-')} | {ms(lat.get('p50'))} / {ms(lat.get('p99'))} / "
+                     f"{ms(lat.get('max'))} | {rpc.get('p50', '-')} / {rpc.get('p99', '-')} | {status_cell(r)} |")
+    if any(r.get("stage_latency") for r in ran):
+        lines += ["", "The hops' own `wsgw_stage_latency_seconds` histograms over the emitting (mean / p50 / p99 ms; "
+                  "p50/p99 are the upper bound of the histogram bucket, and the hop timestamps are wall-clock ms, "
+                  "so +-1 ms): `api_to_gateway` is ws-api's record timestamp to the gateway reading the record "
+                  "(through Kafka), `api_to_socket` the same to the frame being queued to the socket.", "",
+                  "| Kafka | api_to_gateway | api_to_socket | records |", "|---|---|---|---|"]
+        for r in ran:
+            st = r.get("stage_latency") or {}
+            lines.append(f"| {r.get('kafka_mode', 'mock')} | {stage_cell(st.get('api_to_gateway'))} | "
+                         f"{stage_cell(st.get('api_to_socket'))} | "
+                         f"{num((st.get('api_to_gateway') or {}).get('count'))} |")
+    else:
+        for r in ran:  # results from before the per-stage table: the mean only
+            st = r.get("gateway_stage_latency") or {}
+            s_sum = st.get('wsgw_stage_latency_seconds_sum{stage="api_to_gateway"}')
+            s_cnt = st.get('wsgw_stage_latency_seconds_count{stage="api_to_gateway"}')
+            if s_sum is not None and s_cnt:
+                lines += ["", f"The gateway's own `wsgw_stage_latency_seconds{{stage=\"api_to_gateway\"}}`: mean "
+                          f"{1000 * s_sum / s_cnt:.2f} ms over {int(s_cnt):,} records."]
+    lines.append("")
+    for r in ran:
+        cpu = ", ".join(f"{k} {v}%" for k, v in (r.get("cpu_percent") or {}).items())
+        lines.append(f"- {r.get('kafka_mode', 'mock')} Kafka: CPU while emitting (% of one core; the machine has 2): "
+                     f"{cpu or '-'}; loadgens {r.get('loadgen_cpu_percent', '-')}%."
+                     + (f" Note: {r['note']}." if r.get("note") else "")
+                     + (f" FAILED: {r['error'].splitlines()[0]}" if r.get("error") else ""))
+    lines.append("")
     return lines
 
 
@@ -1262,10 +1456,12 @@ def draw_charts(report: dict, out_dir: Path) -> list[str]:
             ax.set_visible(False)
         for ax, (s, title) in zip(axes.flat, panels):
             rows = ([res["fanout"].get(k) for k in ("gateway", "node")] if s == "fanout"
-                    else [res[s]] if s == "push" else res[s])
+                    else ([res[s]] if isinstance(res[s], dict) else res[s]) if s == "push" else res[s])
             for r in rows:
                 if r and r.get("latency_us"):
                     label = r.get("server", "?") + (" (baseline)" if r.get("scenario") == "slow-baseline" else "")
+                    if r.get("scenario") == "push":
+                        label = f"ws-gateway, {r.get('kafka_mode', 'mock')} Kafka"
                     cdf(ax, r["latency_us"], label, "-" if r.get("server", "").startswith("ws-gateway") else "--")
             ax.set_xscale("log")
             ax.set_xlabel("delivery latency, ms (log)")
@@ -1325,7 +1521,8 @@ def main() -> int:
         needed.append(("wsgw-fanout-probe", args.probe_bin))
     push_skipped = None
     if "push" in args.scenarios and "gateway" in args.servers:
-        missing = [w for w, p in (("ws-api", args.api_bin), ("wsgw-dev-kafka", args.dev_kafka_bin)) if not p.is_file()]
+        missing = [w for w, p in (("ws-api", args.api_bin), ("wsgw-dev-kafka", args.dev_kafka_bin))
+                   if not p.is_file() and (w != "wsgw-dev-kafka" or args.push_kafka != "real")]
         missing += [w for w in ("redis-server",) + (("node",) if args.push_driver == "node" else ())
                     if not shutil.which(w)]
         if missing and args.scenarios_explicit:
@@ -1381,8 +1578,7 @@ def main() -> int:
             r.setdefault("server", kind)
             results["churn"].append(r)
     if "push" in args.scenarios and "gateway" in args.servers:  # the gateway's own path: no Node row
-        results["push"] = ({"ok": True, "skipped": push_skipped} if push_skipped
-                           else suite.guarded("push", lambda: run_push(suite)))
+        results["push"] = ([{"ok": True, "skipped": push_skipped}] if push_skipped else run_push_modes(suite))
     if "micro" in args.scenarios:
         results["micro"] = suite.guarded("micro", lambda: run_micro(suite, out_dir))
     if "slow" in args.scenarios:
@@ -1421,7 +1617,8 @@ def main() -> int:
                              "broadcasts": args.churn_broadcasts, "interval_s": args.churn_interval},
                    "push": {"rate_per_s": args.push_rate, "duration_s": args.push_duration,
                             "connections": args.push_connections, "target": args.push_target,
-                            "driver": args.push_driver}},
+                            "driver": args.push_driver, "kafka": args.push_kafka, "warmup_s": args.push_warmup,
+                            "kafka_note": args.push_kafka_note}},
         "results": results,
         "failed": suite.failed,
         "duration_s": round(time.monotonic() - started, 1),

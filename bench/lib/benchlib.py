@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -711,3 +712,123 @@ def summarize_loadgen(reports: list[dict]) -> dict:
         "reconnect_handshake_ms_p99_max": max((r.get("reconnect_handshake_ms", {}).get("p99", 0)
                                                for r in reports), default=0),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# A real Kafka broker (tests/infra/kafka.sh) for the push scenario
+
+KAFKA_SH = REPO_DIR / "tests" / "infra" / "kafka.sh"
+
+
+def real_kafka_unavailable() -> str | None:
+    """Why tests/infra/kafka.sh cannot start a broker here (None when it can): it needs java and
+    either the cached jars or mvn to fetch them (it apt-installs both as root, which a benchmark
+    should not trigger)."""
+    if not KAFKA_SH.is_file():
+        return f"{KAFKA_SH} not found"
+    if not shutil.which("java"):
+        return "java is not installed"
+    cache = Path(os.environ.get("WSGW_CACHE_DIR", Path(os.environ.get("HOME", "/tmp")) / ".cache" / "wsgw"))
+    if not any(cache.glob("kafka-*/libs.complete")) and not shutil.which("mvn"):
+        return "no cached Kafka jars and no mvn to fetch them"
+    return None
+
+
+def free_port_pair() -> int:
+    """A port P with P+1 also free (kafka.sh puts the KRaft controller on P+1)."""
+    for _ in range(50):
+        p = free_port()
+        if p < 65535:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", p + 1))
+                    return p
+                except OSError:
+                    continue
+    raise BenchError("no free pair of adjacent ports for Kafka")
+
+
+class RealKafka:
+    """One single-node Kafka 4.x broker (KRaft) from tests/infra/kafka.sh on a free port, with its
+    data in a directory of the run. The broker is setsid'd by kafka.sh, so it is not one of the
+    ProcessGroup's children: stop() is registered with atexit (which a signal's sys.exit also runs)."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port_pair()
+        self.dir = directory
+        self.started = False
+        self.log_path = directory.parent / f"{directory.name}-kafka-sh.log"
+
+    def _run(self, command: str, timeout_s: float) -> subprocess.CompletedProcess:
+        with open(self.log_path, "ab") as out:
+            return subprocess.run(["bash", str(KAFKA_SH), command, "--port", str(self.port), "--dir", str(self.dir)],
+                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, timeout=timeout_s)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def start(self) -> str:
+        """Starts the broker and waits until it answers; returns its bootstrap address."""
+        self.started = True
+        atexit.register(self.stop)
+        t0 = time.monotonic()
+        try:
+            if self._run("start", 600).returncode != 0 or self._run("wait", 180).returncode != 0:
+                raise BenchError(f"tests/infra/kafka.sh could not start a broker:\n{self.log_tail()}")
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"tests/infra/kafka.sh timed out:\n{self.log_tail()}") from None
+        self.start_s = round(time.monotonic() - t0, 1)
+        log(f"kafka: real broker on 127.0.0.1:{self.port} ready after {self.start_s}s")
+        return f"127.0.0.1:{self.port}"
+
+    def pid(self) -> int | None:
+        try:
+            return int((self.dir / "kafka.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        try:
+            self._run("stop", 60)
+        except subprocess.TimeoutExpired:
+            log(f"kafka: kafka.sh stop timed out; broker dir {self.dir}")
+
+
+# ---------------------------------------------------------------------------------------
+# Prometheus histograms from a parsed /metrics (GatewayServer.metrics() format)
+
+
+def prom_histogram(metrics: dict[str, float], name: str, labels: str) -> dict:
+    """The buckets, sum and count of one histogram series: labels is the label set without `le`,
+    e.g. 'stage="api_to_gateway"'. Buckets as {upper_bound: cumulative count}."""
+    buckets = {}
+    prefix = f"{name}_bucket{{{labels},le=\""
+    for k, v in metrics.items():
+        if k.startswith(prefix):
+            le = k[len(prefix):-2]
+            buckets[float("inf") if le == "+Inf" else float(le)] = v
+    return {"buckets": buckets, "sum": metrics.get(f"{name}_sum{{{labels}}}", 0.0),
+            "count": metrics.get(f"{name}_count{{{labels}}}", 0.0)}
+
+
+def histogram_delta_summary(before: dict, after: dict) -> dict:
+    """Mean and p50/p90/p99 (the upper bound of the bucket holding the quantile, as Prometheus'
+    histogram_quantile would interpolate it, but without interpolation) of what a histogram
+    observed between two readings. Seconds in, milliseconds out."""
+    count = after["count"] - before["count"]
+    if count <= 0:
+        return {"count": 0}
+    bounds = sorted(after["buckets"])
+    out = {"count": int(count), "mean_ms": round(1000 * (after["sum"] - before["sum"]) / count, 3)}
+    for q in (0.5, 0.9, 0.99):
+        for b in bounds:
+            if after["buckets"][b] - before["buckets"].get(b, 0) >= q * count:
+                out[f"p{int(q * 100)}_le_ms"] = None if b == float("inf") else round(1000 * b, 3)
+                break
+    return out

@@ -156,8 +156,8 @@ void GatewayServer::dispatch(std::shared_ptr<const cluster::DownstreamCommand> c
       using Kind = cluster::DownstreamCommand::Kind;
       switch (cmd->kind) {
         case Kind::emit:
-          w->deliver(cmd->delivery);
-          if (cmd->ts_api_ms > 0) {
+          // Observed by the workers that had targets only (an emit to one socket counts once).
+          if (w->deliver(cmd->delivery) > 0 && cmd->ts_api_ms > 0) {
             const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count();
