@@ -151,8 +151,14 @@ describe('protocol conformance (raw frames, suite settings)', { skip: !isGateway
     });
     it('polling: a close packet ends the held GET with a noop and the session', async () => {
       const sid = await openPolling();
-      const [held] = await Promise.all([poll('/socket.io/', sid), poll('/socket.io/', sid, { method: 'POST', body: '1' })]);
-      assert.deepEqual(held, { status: 200, text: '6' });
+      const pending = poll('/socket.io/', sid);
+      // Let the GET reach the server and be held first: sent at the same instant, the POST can
+      // win the race (the GET may hop to the session's worker thread), and a GET arriving after
+      // the close rightly gets 400.
+      await sleep(100);
+      const closed = await poll('/socket.io/', sid, { method: 'POST', body: '1' });
+      assert.equal(closed.status, 200);
+      assert.deepEqual(await pending, { status: 200, text: '6' });
       assert.equal((await poll('/socket.io/', sid)).status, 400);
     });
     it('WebSocket: a close packet closes the connection', async () => {
