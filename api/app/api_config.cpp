@@ -1,6 +1,7 @@
 #include "api/app/api_config.h"
 
 #include "common/config/value_parsers.h"
+#include "common/redis/url.h"
 
 namespace wsgw::api {
 
@@ -63,8 +64,8 @@ bool validate(const ApiConfig& c, std::string& error) {
     return false;
   }
   if (!c.redis.empty()) {
-    RedisUrl url;
-    if (!parse_redis_url(c.redis, url, error)) {
+    redis::Url url;
+    if (!redis::parse_url(c.redis, url, error)) {
       error = "--redis: " + error;
       return false;
     }
@@ -90,49 +91,6 @@ bool validate(const ApiConfig& c, std::string& error) {
     error = "--max-payload must be between 1 byte and 64MiB";
     return false;
   }
-  return true;
-}
-
-bool parse_redis_url(std::string_view url, RedisUrl& out, std::string& error) {
-  constexpr std::string_view scheme = "redis://";
-  if (url.substr(0, scheme.size()) != scheme) {
-    error = "must be a redis:// URL (TLS to Redis, rediss://, is not supported)";
-    return false;
-  }
-  url.remove_prefix(scheme.size());
-  out = RedisUrl{};
-  if (const size_t at = url.rfind('@'); at != std::string_view::npos) {
-    const std::string_view credentials = url.substr(0, at);
-    url.remove_prefix(at + 1);
-    const size_t colon = credentials.find(':');
-    if (colon == std::string_view::npos) {
-      out.password = std::string(credentials);  // redis://password@host
-    } else {
-      out.username = std::string(credentials.substr(0, colon));
-      out.password = std::string(credentials.substr(colon + 1));
-    }
-  }
-  if (const size_t slash = url.find('/'); slash != std::string_view::npos) {
-    const std::string_view db = url.substr(slash + 1);
-    if (!db.empty() && db != "0") {
-      error = "only database 0 is supported";
-      return false;
-    }
-    url = url.substr(0, slash);
-  }
-  config::HostPort hp;
-  if (!config::parse_host_port(url, hp, error)) {
-    // A host without a port takes Redis's default.
-    std::string with_port(url);
-    with_port += ":6379";
-    if (!config::parse_host_port(with_port, hp, error)) return false;
-  }
-  if (hp.host.empty()) {
-    error = "needs a host";
-    return false;
-  }
-  out.host = hp.host;
-  out.port = hp.port;
   return true;
 }
 

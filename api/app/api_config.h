@@ -28,15 +28,6 @@ struct ApiConfig {
   bool create_topics = true;
 };
 
-// Splits redis://[user:password@]host[:port][/db] (db must be 0 or absent: the registry
-// scripts use db 0). False with `error` on anything else.
-struct RedisUrl {
-  std::string host;
-  uint16_t port = 6379;
-  std::string username;
-  std::string password;
-};
-bool parse_redis_url(std::string_view url, RedisUrl& out, std::string& error);
 
 void declare_options(config::OptionSet& opts, ApiConfig& cfg);
 

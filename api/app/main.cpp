@@ -19,6 +19,7 @@
 #include "api/app/metrics_http.h"
 #include "api/service/cluster_backend.h"
 #include "api/service/subscription_hub.h"
+#include "common/redis/url.h"
 #include "common/config/option_set.h"
 #include "common/metrics/registry.h"
 
@@ -63,8 +64,8 @@ int main(int argc, char** argv) {
       gethostname(host, sizeof host - 1);
       cfg.node_name = host;
     }
-    wsgw::api::RedisUrl redis_url;
-    wsgw::api::parse_redis_url(cfg.redis, redis_url, error);  // validated above
+    wsgw::redis::Url redis_url;
+    wsgw::redis::parse_url(cfg.redis, redis_url, error);  // validated above
     std::string brokers;
     for (const auto& broker : cfg.kafka_brokers) {
       if (!brokers.empty()) brokers += ',';

@@ -141,7 +141,10 @@ bool GatewayServer::start_cluster(uint16_t& worker_id, std::string& error) {
   o.create_topics = cfg_.create_topics;
   o.namespaces = cfg_.namespaces;
   o.touch_period_ms = static_cast<uint32_t>(std::clamp<uint64_t>(cfg_.touch_period_ms, 1, UINT32_MAX));
-  if (!cluster::parse_redis_url(cfg_.redis, o.redis_host, o.redis_port, error)) return false;
+  if (!redis::parse_url(cfg_.redis, o.redis, error)) {
+    error = "--redis: " + error;
+    return false;
+  }
   auto node = std::make_unique<cluster::ClusterNode>(std::move(o), registry_);
   if (!node->connect(worker_id, error)) return false;
   cluster_ = node.get();

@@ -53,30 +53,6 @@ struct ClusterNode::Reregistration {
   std::atomic<uint64_t> registered{0};
 };
 
-bool parse_redis_url(std::string_view url, std::string& host, uint16_t& port, std::string& error) {
-  constexpr std::string_view scheme = "redis://";
-  if (url.substr(0, scheme.size()) == scheme) url.remove_prefix(scheme.size());
-  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  const size_t colon = url.rfind(':');
-  host = std::string(url.substr(0, colon));
-  port = 6379;
-  if (colon != std::string_view::npos) {
-    auto p = url.substr(colon + 1);
-    unsigned v = 0;
-    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-    if (ec != std::errc{} || end != p.data() + p.size() || v == 0 || v > 65535) {
-      error = "bad port in Redis URL: " + std::string(url);
-      return false;
-    }
-    port = static_cast<uint16_t>(v);
-  }
-  if (host.empty()) {
-    error = "Redis URL needs a host: redis://HOST:PORT";
-    return false;
-  }
-  return true;
-}
-
 ClusterNode::ClusterNode(ClusterOptions options, metrics::Registry& r)
     : opt_(std::move(options)),
       // Three silent heartbeats: a reaper may have started on us (see liveness.h).
@@ -157,12 +133,14 @@ ClusterNode::~ClusterNode() { stop(); }
 
 bool ClusterNode::connect(uint16_t& worker_id, std::string& error) {
   redis::ClientOptions ro;
-  ro.host = opt_.redis_host;
-  ro.port = opt_.redis_port;
+  ro.host = opt_.redis.host;
+  ro.port = opt_.redis.port;
+  ro.username = opt_.redis.username;
+  ro.password = opt_.redis.password;
   ro.client_name = "ws-gateway:" + opt_.node_name;
   redis_ = std::make_unique<redis::Client>(ro);
   if (!redis_->wait_connected(std::chrono::milliseconds(5000))) {
-    error = "cannot reach Redis at " + opt_.redis_host + ":" + std::to_string(opt_.redis_port);
+    error = "cannot reach Redis at " + opt_.redis.host + ":" + std::to_string(opt_.redis.port);
     return false;
   }
   lease_ = std::make_unique<redis::WorkerIdLease>(*redis_);
@@ -219,8 +197,10 @@ bool ClusterNode::start(Hooks hooks, std::string& error) {
   if (!make_consumer(error)) return false;
 
   redis::SubscriberOptions so;
-  so.host = opt_.redis_host;
-  so.port = opt_.redis_port;
+  so.host = opt_.redis.host;
+  so.port = opt_.redis.port;
+  so.username = opt_.redis.username;
+  so.password = opt_.redis.password;
   so.client_name = "ws-gateway-bus:" + opt_.node_name;
   bus_ = std::make_unique<redis::Subscriber>(so, [this](const redis::Message& m) { on_bus_message(m); });
   bus_->subscribe(std::string(kBusChannel));

@@ -36,6 +36,7 @@
 #include "common/redis/client.h"
 #include "common/redis/node_registry.h"
 #include "common/redis/session_registry.h"
+#include "common/redis/url.h"
 #include "common/redis/subscriber.h"
 #include "common/redis/worker_id_lease.h"
 #include "gateway/cluster/liveness.h"
@@ -47,8 +48,7 @@ namespace wsgw::cluster {
 struct ClusterOptions {
   std::string node_name;
   std::string kafka_brokers;
-  std::string redis_host = "127.0.0.1";
-  uint16_t redis_port = 6379;
+  redis::Url redis{"127.0.0.1", 6379, {}, {}};
   int32_t downstream_partitions = kDefaultDownstreamPartitions;
   bool create_topics = true;  // at start, when missing
   std::vector<std::string> namespaces{"/"};  // "*" = any
@@ -57,8 +57,6 @@ struct ClusterOptions {
   uint32_t touch_period_ms = 10000;  // liveness flush period
 };
 
-// Parses "redis://host:port" (or "host:port").
-bool parse_redis_url(std::string_view url, std::string& host, uint16_t& port, std::string& error);
 
 class ClusterNode final : public session::SocketIoApp {
  public:
