@@ -325,9 +325,15 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
   });
 
   describe('acknowledgements', () => {
+    // The gateway registers a socket in Redis asynchronously; EmitWithAck answers NOT_FOUND for
+    // a socket it cannot find there yet, so wait for the registration like a component would
+    // (it learns of sockets from their `connected` event, which comes later than that).
+    const inRegistry = (uid, sid) => until(`${sid} in the registry`, async () =>
+      (await api.ListUserSockets({ uid })).sockets.some((x) => x.sid === sid), 5000);
     it('EmitWithAck: the client\'s answer comes back to the caller (sockets on both nodes)', async () => {
       for (const node of [gwA, gwB]) {
         const s = await client(node, 'ack-alice');
+        await inRegistry('ack-alice', s.id);
         s.on('question', (n, callback) => callback({ answer: n * 2 }, 'ok'));
         const res = await api.EmitWithAck({ sid: s.id, event: 'question', args_json: '[21]', timeout: { seconds: 5, nanos: 0 } },
           { timeoutMs: 10000 });
@@ -339,6 +345,7 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
 
     it('EmitWithAck: no answer -> OUTCOME_TIMEOUT after the timeout', async () => {
       const s = await client(gwB, 'ack-bob');
+      await inRegistry('ack-bob', s.id);
       let asked = 0;
       s.on('silent', () => { asked++; });  // takes the callback but never calls it
       const started = Date.now();
@@ -353,6 +360,7 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
 
     it('EmitWithAck: the socket disconnects before answering -> OUTCOME_DISCONNECTED', async () => {
       const s = await client(gwA, 'ack-carol');
+      await inRegistry('ack-carol', s.id);
       s.on('leaving', () => s.disconnect());
       const res = await api.EmitWithAck({ sid: s.id, event: 'leaving', timeout: { seconds: 20, nanos: 0 } }, { timeoutMs: 25000 });
       assert.equal(res.outcome, 'OUTCOME_DISCONNECTED');
