@@ -528,12 +528,33 @@ bool ClusterNode::namespace_exists(std::string_view nsp) {
 }
 
 void ClusterNode::on_connect(session::NamespaceSocket& s, std::string_view auth_json) {
+  // The client is told its sid (CONNECT answer) and components hear "connect" only once Redis
+  // has the session, so an RPC by that sid right after either finds it. The reply comes on the
+  // Redis thread and goes back to the socket's worker; a socket gone meanwhile is never
+  // announced (its disconnect is not produced either: on_disconnect sees it unconfirmed).
   const int64_t now = wall_ms();
-  worker_sockets(s.owner().engine().host()).connected_at[s.id()] = now;
+  session::SessionHost& host = s.owner().engine().host();
+  worker_sockets(host).connected_at[s.id()] = now;
   redis::SessionRecord rec{s.sid(), opt_.node_name, s.user_id(), s.nsp(), s.rooms(), now, now};
-  if (!sessions_->register_session(rec)) redis_drops_.inc();
+  auto registered = [this, host = &host, id = s.id(), auth = std::string(auth_json),
+                     now](redis::Result<bool>) mutable {
+    host->post([this, host, id, auth = std::move(auth), now] {
+      session::LocalIndex* index = host->local_index();
+      if (session::NamespaceSocket* sock = index ? index->find_socket(id) : nullptr)
+        announce(*sock, auth, now);
+    });
+  };
+  if (!sessions_->register_session(rec, std::move(registered))) {
+    redis_drops_.inc();  // Redis is not there: answer anyway; re-registration catches up later
+    announce(s, auth_json, now);
+  }
+}
+
+void ClusterNode::announce(session::NamespaceSocket& s, std::string_view auth_json, int64_t connected_at) {
+  if (s.confirmed()) return;
+  s.owner().confirm(s);
   std::string trace;
-  if (produce(kUpstreamTopic, -1, upstream_connect(s, auth_json, now, context(trace))))
+  if (produce(kUpstreamTopic, -1, upstream_connect(s, auth_json, connected_at, context(trace))))
     upstream_produced_.inc();
 }
 
@@ -558,6 +579,7 @@ void ClusterNode::on_ack(session::NamespaceSocket& s, const sio::Packet& p,
 void ClusterNode::on_disconnect(session::NamespaceSocket& s, std::string_view reason) {
   worker_sockets(s.owner().engine().host()).connected_at.erase(s.id());
   if (!sessions_->unregister_session(s.sid())) redis_drops_.inc();
+  if (!s.confirmed()) return;  // never announced: no disconnect either
   std::string trace;
   if (produce(kUpstreamTopic, -1, upstream_disconnect(s, reason, context(trace))))
     upstream_produced_.inc();

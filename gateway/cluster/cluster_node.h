@@ -86,6 +86,7 @@ class ClusterNode final : public session::SocketIoApp {
 
   // session::SocketIoApp (worker threads)
   bool namespace_exists(std::string_view nsp) override;
+  bool confirms_connect_later() const override { return true; }
   void on_connect(session::NamespaceSocket& s, std::string_view auth_json) override;
   void on_event(session::NamespaceSocket& s, const sio::Packet& p, std::string_view event_name,
                 std::string_view args, std::span<const std::string> attachments) override;
@@ -114,6 +115,8 @@ class ClusterNode final : public session::SocketIoApp {
   struct Reregistration;
 
   WorkerSockets& worker_sockets(session::SessionHost& host);
+  // Answers the client's CONNECT and produces the upstream "connect" (once, worker thread).
+  void announce(session::NamespaceSocket& s, std::string_view auth_json, int64_t connected_at);
   bool produce(std::string_view topic, int32_t partition, UpstreamRecord&& r);  // -1: by key
   UpstreamContext context(std::string& trace_storage);
   bool make_consumer(std::string& error);

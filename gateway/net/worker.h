@@ -61,6 +61,7 @@ class Worker final : public session::SessionHost {
   uint64_t now_ms() override;
   util::TimerWheel& timers() override { return wheel_; }
   void defer(std::function<void()> fn) override;
+  void post(std::function<void()> fn) override { boost::asio::post(io_, std::move(fn)); }
   void session_closed(session::EngineSession& s, session::Disconnect why) override;
   const session::SessionConfig& session_config() override;
   session::GatewayMetrics* metrics() override;

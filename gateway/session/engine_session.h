@@ -41,6 +41,8 @@ class SessionHost {
   virtual util::TimerWheel& timers() = 0;
   // Run `fn` on this thread after the current handler returns.
   virtual void defer(std::function<void()> fn) = 0;
+  // Run `fn` on this thread; callable from ANY thread (e.g. a Redis reply).
+  virtual void post(std::function<void()> fn) = 0;
   // The session closed: drop it from the tables and destroy it later (never in this call stack).
   virtual void session_closed(EngineSession& s, Disconnect why) = 0;
   virtual const SessionConfig& session_config() = 0;

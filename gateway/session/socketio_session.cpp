@@ -129,6 +129,9 @@ void SocketIoSession::handle_packet(sio::Packet& p, std::span<const std::string>
   if (p.type == T::connect) return handle_connect(p);
   NamespaceSocket* sock = find(p.nsp);
   if (!sock) return;  // packets for a namespace the client is not connected to are ignored
+  // Until its CONNECT is answered a client has no sid to speak with: events and acks are
+  // ignored like those of an unknown namespace (a stock client never sends any).
+  if (!sock->confirmed() && p.type != T::disconnect) return;
   switch (p.type) {
     case T::event:
     case T::binary_event: {
@@ -177,7 +180,10 @@ void SocketIoSession::handle_connect(sio::Packet& p) {
   auto sock = std::make_unique<NamespaceSocket>(*this, ctx_.ids->next(), p.nsp, std::move(user_id),
                                                 std::move(rooms));
   engine_->set_handshake_deadline(0);
-  engine_->send(make_socketio_message(sio::encode_connect_ok(proto, p.nsp, sock->sid())));
+  if (ctx_.app->confirms_connect_later())
+    sock->confirmed_ = false;
+  else
+    engine_->send(make_socketio_message(sio::encode_connect_ok(proto, p.nsp, sock->sid())));
   auto& ref = *sock;
   sockets_.push_back(std::move(sock));
   if (LocalIndex* index = engine_->host().local_index()) index->add_socket(&ref);
@@ -203,6 +209,12 @@ bool SocketIoSession::authenticate(std::string_view auth_json, std::string& user
   user_id = std::move(claims.sub);
   rooms = std::move(claims.rooms);
   return true;
+}
+
+void SocketIoSession::confirm(NamespaceSocket& s) {
+  if (s.confirmed_) return;
+  s.confirmed_ = true;
+  engine_->send(make_socketio_message(sio::encode_connect_ok(protocol(), s.nsp(), s.sid())));
 }
 
 void SocketIoSession::disconnect(NamespaceSocket& s, std::string_view reason) {

@@ -37,6 +37,9 @@ class NamespaceSocket {
   bool join(std::string_view room);
   bool leave(std::string_view room);
   const std::vector<std::string>& rooms() const { return rooms_; }
+  // False between the client's CONNECT and the app's confirmation, when the app confirms
+  // later (SocketIoApp::confirms_connect_later): the client has not been told its sid yet.
+  bool confirmed() const { return confirmed_; }
   // Leaves every room and the worker's socket index (on disconnect).
   void unregister();
   SocketIoSession& owner() { return owner_; }
@@ -53,6 +56,8 @@ class NamespaceSocket {
   std::string user_id_;
   std::vector<std::string> allowed_rooms_;
   std::vector<std::string> rooms_;
+  bool confirmed_ = true;
+  friend class SocketIoSession;
 };
 
 // What the gateway does with Socket.IO traffic. Conformance mode echoes; cluster mode (later)
@@ -61,6 +66,11 @@ class SocketIoApp {
  public:
   virtual ~SocketIoApp() = default;
   virtual bool namespace_exists(std::string_view nsp) = 0;
+  // False (the default): the session answers CONNECT right away, before on_connect. True: the
+  // socket is created unconfirmed and the app answers later with SocketIoSession::confirm —
+  // the cluster does so once the socket is in Redis, so that a sid the client has been told is
+  // addressable through ws-api at once.
+  virtual bool confirms_connect_later() const { return false; }
   virtual void on_connect(NamespaceSocket& s, std::string_view auth_json) = 0;
   virtual void on_event(NamespaceSocket& s, const sio::Packet& p, std::string_view event_name,
                         std::string_view args, std::span<const std::string> attachments) = 0;
@@ -93,6 +103,8 @@ class SocketIoSession final : public SessionHandler {
   NamespaceSocket* find(std::string_view nsp);
   // Server-side disconnect of one namespace socket (sends DISCONNECT to the client).
   void disconnect(NamespaceSocket& s, std::string_view reason);
+  // Sends the CONNECT answer of a socket created unconfirmed (no-op when already confirmed).
+  void confirm(NamespaceSocket& s);
 
  private:
   void handle_connect(sio::Packet& p);

@@ -172,6 +172,22 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
       }
     });
 
+    it('a sid is addressable the moment its client is connected (the CONNECT answer waits for Redis)', async () => {
+      // 30 clients on each node, each addressed by sid in the same tick its "connect" fired:
+      // no Emit may find the socket missing from the registry.
+      const early = await Promise.all([gwA, gwB].flatMap((gw) => Array.from({ length: 30 }, async (_, i) => {
+        const s = record(await connectClient(gw.url, { auth: { token: token(`early-${i}`) } }));
+        opened.push(s);
+        const res = await api.Emit({ sid: s.id, event: 'right-away', args_json: '[]' });
+        return { s, targets: res.target_nodes };
+      })));
+      assert.deepEqual(early.filter((e) => e.targets !== 1).map((e) => e.s.id), [],
+        'sids whose Emit found no node (target_nodes 0)');
+      await until('every early client receiving "right-away"',
+        () => early.every(({ s }) => received(s, 'right-away').length === 1), 10000, 20);
+      for (const { s } of early) s.close();
+    });
+
     it('invalid requests are INVALID_ARGUMENT (reserved event name, no target, bad JSON)', async () => {
       for (const req of [{ sid: a1.id, event: 'connect' }, { event: 'x' }, { sid: a1.id, event: 'x', args_json: '[1,' }]) {
         await assert.rejects(api.Emit(req), (err) => err.code === grpc.status.INVALID_ARGUMENT, JSON.stringify(req));

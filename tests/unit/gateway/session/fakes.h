@@ -25,6 +25,7 @@ class FakeHost : public SessionHost {
   uint64_t now_ms() override { return now; }
   util::TimerWheel& timers() override { return wheel_; }
   void defer(std::function<void()> fn) override { deferred_.push_back(std::move(fn)); }
+  void post(std::function<void()> fn) override { deferred_.push_back(std::move(fn)); }
   void session_closed(EngineSession& s, Disconnect why) override { closed.emplace_back(&s, why); }
   const SessionConfig& session_config() override { return cfg; }
   GatewayMetrics* metrics() override { return nullptr; }

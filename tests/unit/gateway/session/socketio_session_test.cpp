@@ -183,6 +183,45 @@ TEST_F(SocketIoSessionTest, DisconnectOfNamespaceAndClose) {
   EXPECT_EQ(ws.sent.back(), "41") << "a kicked client is told, so it does not reconnect";
 }
 
+TEST_F(SocketIoSessionTest, AppThatConfirmsLaterHoldsTheConnectAnswer) {
+  struct Later : RecordingApp {
+    NamespaceSocket* pending = nullptr;
+    bool confirms_connect_later() const override { return true; }
+    void on_connect(NamespaceSocket& s, std::string_view auth) override {
+      RecordingApp::on_connect(s, auth);
+      pending = &s;
+    }
+  } later;
+  ctx.app = &later;
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  ASSERT_NE(later.pending, nullptr);
+  EXPECT_FALSE(later.pending->confirmed());
+  EXPECT_TRUE(ws.sent.empty()) << "no CONNECT answer before the app confirms";
+  engine->ws_text(ws, "42[\"early\"]");  // a client that guessed: ignored until confirmed
+  EXPECT_EQ(later.log.size(), 1u);
+  later.pending->owner().confirm(*later.pending);
+  ASSERT_EQ(ws.sent.size(), 1u);
+  EXPECT_EQ(ws.sent[0], "40{\"sid\":\"" + later.pending->sid() + "\"}");
+  later.pending->owner().confirm(*later.pending);
+  EXPECT_EQ(ws.sent.size(), 1u) << "confirming twice answers once";
+  engine->ws_text(ws, "42[\"late\"]");
+  ASSERT_EQ(later.log.size(), 2u);
+  EXPECT_EQ(later.log[1], "event / late [] att=0");
+}
+
+TEST_F(SocketIoSessionTest, UnconfirmedSocketCanStillBeDisconnected) {
+  struct Later : RecordingApp {
+    bool confirms_connect_later() const override { return true; }
+  } later;
+  ctx.app = &later;
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40/custom,");
+  engine->ws_text(ws, "41/custom,");
+  EXPECT_EQ(later.log.back(), "disconnect /custom client namespace disconnect");
+  EXPECT_TRUE(ws.sent.empty());
+}
+
 TEST_F(SocketIoSessionTest, RoomsFollowTheJwtClaimAndAreLeftOnDisconnect) {
   auth::JwtVerifier verifier("k");
   ctx.jwt = &verifier;
