@@ -291,7 +291,16 @@ bool EngineSession::send(WireMessagePtr msg, bool is_volatile) {
 
 void EngineSession::transport_ready() {
   if (kind_ == Kind::websocket) {
-    if (ws_) ws_->ws_flush();
+    if (!ws_) return;
+    if (!host_.corked()) return ws_->ws_flush();
+    // Corked (the worker is delivering broadcasts): one write at the end of the batch carries
+    // every frame queued until then, so a burst costs one syscall per socket, not one per frame.
+    if (ws_flush_scheduled_) return;
+    ws_flush_scheduled_ = true;
+    host_.defer([this] {  // same lifetime argument as schedule_poll_flush
+      ws_flush_scheduled_ = false;
+      if (!closed_ && ws_) ws_->ws_flush();
+    });
   } else if (poll_) {
     schedule_poll_flush();
   }

@@ -254,6 +254,32 @@ TEST_F(EngineSessionTest, SendQueueOverflowPolicy) {
   EXPECT_EQ(closed_with, Disconnect::slow_consumer);
 }
 
+TEST_F(EngineSessionTest, CorkedHostCoalescesAWebSocketBurstIntoOneFlush) {
+  auto s = make(eio::Version::v4, Kind::websocket);
+  FakeWs ws;
+  ws.session = s.get();
+  s->start_websocket(ws);
+  const int after_open = ws.flushes;
+  auto msg = [](std::string text) { return make_message(make_text_packet(eio::PacketType::message, std::move(text))); };
+  host.corked_flag = true;
+  for (const char* t : {"a", "b", "c"}) EXPECT_TRUE(s->send(msg(t)));
+  host.corked_flag = false;
+  EXPECT_EQ(ws.flushes, after_open) << "no write while corked";
+  host.run_deferred();
+  EXPECT_EQ(ws.flushes, after_open + 1) << "one write for the whole burst";
+  ASSERT_GE(ws.sent.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(ws.sent.end() - 3, ws.sent.end()),
+            (std::vector<std::string>{"4a", "4b", "4c"}));
+  EXPECT_TRUE(s->send(msg("d")));
+  EXPECT_EQ(ws.flushes, after_open + 2) << "uncorked: written at once";
+  EXPECT_EQ(ws.sent.back(), "4d");
+  host.corked_flag = true;
+  EXPECT_TRUE(s->send(msg("e")));
+  s->close(Disconnect::kicked);
+  host.run_deferred();  // the deferred flush of a session closed meanwhile does nothing
+  EXPECT_TRUE(s->closed());
+}
+
 TEST_F(EngineSessionTest, HandshakeDeadlineClosesWithConnectTimeout) {
   auto s = make(eio::Version::v4, Kind::websocket);
   FakeWs ws;

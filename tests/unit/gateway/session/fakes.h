@@ -31,7 +31,9 @@ class FakeHost : public SessionHost {
   GatewayMetrics* metrics() override { return nullptr; }
   const WireMessagePtr& ping_message() override { return ping_; }
   LocalIndex* local_index() override { return &local_index_store; }
+  bool corked() const override { return corked_flag; }
   LocalIndex local_index_store;
+  bool corked_flag = false;
 
   // Moves the clock and fires due timers, then runs deferred work.
   void advance(uint64_t ms) {
@@ -62,8 +64,10 @@ class FakeWs : public WsLink {
   bool detached = false;
   Disconnect detach_code = Disconnect::internal_error;
   bool close_frame = false;
+  int flushes = 0;
 
   void ws_flush() override {
+    ++flushes;
     if (!session) return;
     auto& q = session->queue();
     for (auto& e : q.pending())
