@@ -63,6 +63,16 @@ class WorkerDeliveryTest : public ::testing::Test {
     auto* sio = dynamic_cast<session::SocketIoSession*>(sessions[i]->handler());
     return *sio->find(nsp);
   }
+  // Delivers and runs the worker's deferred work: a corked delivery writes at the end of the batch.
+  size_t deliver(const Delivery& d) {
+    const size_t n = worker->deliver(d);
+    run_worker();
+    return n;
+  }
+  void run_worker() {
+    worker->io().restart();
+    worker->io().poll();
+  }
   Delivery make(Delivery::Target t, std::string key, std::string nsp = "/") {
     Delivery d;
     d.target = t;
@@ -78,10 +88,24 @@ TEST_F(WorkerDeliveryTest, EveryoneInANamespaceGetsTheSameBytesOnce) {
   auto& b = client("bob");
   auto& other_ns = client("carol", "/b");
   auto d = make(Delivery::Target::everyone, "");
-  EXPECT_EQ(worker->deliver(d), 2u);
+  EXPECT_EQ(deliver(d), 2u);
   EXPECT_EQ(a.sent, std::vector<std::string>{"42[\"x\"]"});
   EXPECT_EQ(b.sent, std::vector<std::string>{"42[\"x\"]"});
   EXPECT_TRUE(other_ns.sent.empty());
+}
+
+TEST_F(WorkerDeliveryTest, BroadcastsQueuedBackToBackLeaveInOneWritePerSocket) {
+  auto& a = client("alice");
+  auto& b = client("bob");
+  const int a0 = a.flushes, b0 = b.flushes;
+  auto d = make(Delivery::Target::everyone, "");
+  // Three broadcasts posted to the worker before it runs (as the cluster's dispatch does).
+  for (int i = 0; i < 3; ++i) boost::asio::post(worker->io(), [this, d] { worker->deliver(d); });
+  run_worker();
+  EXPECT_EQ(a.sent.size(), 3u);
+  EXPECT_EQ(b.sent.size(), 3u);
+  EXPECT_EQ(a.flushes - a0, 1) << "corked: one write for the three frames";
+  EXPECT_EQ(b.flushes - b0, 1);
 }
 
 TEST_F(WorkerDeliveryTest, RoomUserSocketAndExcept) {
@@ -91,22 +115,22 @@ TEST_F(WorkerDeliveryTest, RoomUserSocketAndExcept) {
   ASSERT_TRUE(socket_of(0).join("doc:1"));
   ASSERT_TRUE(socket_of(2).join("doc:1"));
 
-  EXPECT_EQ(worker->deliver(make(Delivery::Target::room, "doc:1")), 2u);
+  EXPECT_EQ(deliver(make(Delivery::Target::room, "doc:1")), 2u);
   EXPECT_EQ(a.sent.size(), 1u);
   EXPECT_TRUE(a2.sent.empty());
   EXPECT_EQ(b.sent.size(), 1u);
 
-  EXPECT_EQ(worker->deliver(make(Delivery::Target::user, "alice")), 2u);
+  EXPECT_EQ(deliver(make(Delivery::Target::user, "alice")), 2u);
   EXPECT_EQ(a.sent.size(), 2u);
   EXPECT_EQ(a2.sent.size(), 1u);
 
-  EXPECT_EQ(worker->deliver(make(Delivery::Target::socket, socket_of(2).sid())), 1u);
+  EXPECT_EQ(deliver(make(Delivery::Target::socket, socket_of(2).sid())), 1u);
   EXPECT_EQ(b.sent.size(), 2u);
-  EXPECT_EQ(worker->deliver(make(Delivery::Target::socket, "not-an-id")), 0u);
+  EXPECT_EQ(deliver(make(Delivery::Target::socket, "not-an-id")), 0u);
 
   auto d = make(Delivery::Target::room, "doc:1");
   d.except.push_back(socket_of(0).id());
-  EXPECT_EQ(worker->deliver(d), 1u);
+  EXPECT_EQ(deliver(d), 1u);
   EXPECT_EQ(a.sent.size(), 2u) << "excluded";
   EXPECT_EQ(b.sent.size(), 3u);
 }
@@ -117,10 +141,10 @@ TEST_F(WorkerDeliveryTest, DisconnectedSocketsAreGoneFromEveryIndex) {
   const std::string sid = socket_of(0).sid();
   sessions[0]->close(session::Disconnect::client_close);
   sessions.erase(sessions.begin());
-  EXPECT_EQ(worker->deliver(make(Delivery::Target::room, "doc:1")), 0u);
-  EXPECT_EQ(worker->deliver(make(Delivery::Target::user, "alice")), 0u);
-  EXPECT_EQ(worker->deliver(make(Delivery::Target::socket, sid)), 0u);
-  EXPECT_EQ(worker->deliver(make(Delivery::Target::everyone, "")), 0u);
+  EXPECT_EQ(deliver(make(Delivery::Target::room, "doc:1")), 0u);
+  EXPECT_EQ(deliver(make(Delivery::Target::user, "alice")), 0u);
+  EXPECT_EQ(deliver(make(Delivery::Target::socket, sid)), 0u);
+  EXPECT_EQ(deliver(make(Delivery::Target::everyone, "")), 0u);
 }
 
 }  // namespace
