@@ -1,6 +1,7 @@
 #include "api/app/api_config.h"
 
 #include "common/config/value_parsers.h"
+#include "common/kafka/properties.h"
 #include "common/redis/url.h"
 
 namespace wsgw::api {
@@ -18,6 +19,11 @@ void declare_options(config::OptionSet& o, ApiConfig& c) {
         c.redis)
       .secret();
   o.add("kafka-brokers", "Kafka bootstrap brokers, comma-separated host:port", c.kafka_brokers);
+  o.add_repeated("kafka-option",
+        "a librdkafka property KEY=VALUE for every Kafka client (repeatable; e.g. "
+        "security.protocol=SASL_SSL, sasl.username=...)",
+        c.kafka_options)
+      .secret();
   o.add("node-name",
         "this replica's unique name (its ack-id lease); empty = the host name, i.e. the pod name",
         c.node_name);
@@ -69,6 +75,11 @@ bool validate(const ApiConfig& c, std::string& error) {
       error = "--redis: " + error;
       return false;
     }
+  }
+  kafka::Properties kafka_properties;
+  if (!kafka::parse_properties(c.kafka_options, kafka_properties, error)) {
+    error = "--kafka-option: " + error;
+    return false;
   }
   if (c.redis.empty() != c.kafka_brokers.empty()) {
     error = "--redis and --kafka-brokers go together (both: cluster back-end; neither: "

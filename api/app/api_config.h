@@ -14,6 +14,7 @@ struct ApiConfig {
   std::string grpc_listen = "127.0.0.1:50051";
   std::string redis;                       // redis://[user:password@]host:port[/db]
   std::vector<std::string> kafka_brokers;  // host:port,...
+  std::vector<std::string> kafka_options;  // librdkafka KEY=VALUE
   std::string metrics_listen;              // empty: no /metrics endpoint
   std::string log_level = "info";
   uint64_t max_payload = 1000000;

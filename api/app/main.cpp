@@ -19,6 +19,7 @@
 #include "api/app/metrics_http.h"
 #include "api/service/cluster_backend.h"
 #include "api/service/subscription_hub.h"
+#include "common/kafka/properties.h"
 #include "common/redis/url.h"
 #include "common/config/option_set.h"
 #include "common/metrics/registry.h"
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
     wsgw::api::BackendOptions bo;
     bo.node_name = cfg.node_name;
     bo.kafka_brokers = brokers;
+    wsgw::kafka::parse_properties(cfg.kafka_options, bo.kafka_extra, error);  // validated above
     bo.redis_host = redis_url.host;
     bo.redis_port = redis_url.port;
     bo.redis_username = redis_url.username;
@@ -90,6 +92,7 @@ int main(int argc, char** argv) {
     }
     wsgw::api::SubscriptionHubOptions ho;
     ho.brokers = brokers;
+    ho.kafka_extra = bo.kafka_extra;
     ho.api_node = cfg.node_name;
     ho.stream_queue = cfg.subscriber_queue;
     hub = std::make_unique<wsgw::api::SubscriptionHub>(ho, &registry);

@@ -245,6 +245,27 @@ OptionSet::OptionHandle OptionSet::add(std::string_view name, std::string_view h
       [&field] { return detail::format_double(field); });
 }
 
+OptionSet::OptionHandle OptionSet::add_repeated(std::string_view name, std::string_view help,
+                                                std::vector<std::string>& field) {
+  auto handle = add_option(
+      name, help, "item, repeatable",
+      [&field](std::string_view text, std::string&) {
+        while (true) {  // one item per line (an environment variable); a flag has one line
+          const auto newline = text.find('\n');
+          std::string_view item = text.substr(0, newline);
+          if (!item.empty() && item.back() == '\r') item.remove_suffix(1);
+          if (!item.empty()) field.emplace_back(item);
+          if (newline == std::string_view::npos) break;
+          text.remove_prefix(newline + 1);
+        }
+        return true;
+      },
+      [&field] { return join(field, " "); });
+  options_.back()->kind = detail::ValueKind::repeated;
+  options_.back()->list = &field;
+  return handle;
+}
+
 OptionSet::OptionHandle OptionSet::add(std::string_view name, std::string_view help,
                                        std::vector<std::string>& field) {
   auto handle = add_option(
@@ -398,8 +419,12 @@ ParseResult OptionSet::parse(int argc, const char* const* argv, const EnvLookup&
       if (!applied.ok) return applied;
     }
 
+    std::set<const detail::Option*> repeated_seen;
     for (const FlagValue& flag : flags) {
       std::string error;
+      // The command line's items of a repeated option replace the file's and environment's.
+      if (flag.option->kind == detail::ValueKind::repeated && repeated_seen.insert(flag.option).second)
+        flag.option->list->clear();
       if (!apply(*flag.option, flag.value, flag.spelled, flag.spelled, error)) {
         return failure(std::move(error));
       }
@@ -451,7 +476,7 @@ ParseResult OptionSet::apply_yaml(std::string_view yaml_text, std::string_view s
         return failure(where + ": option " + option->name + " has no value (write \"\" for an empty one)");
       }
       if (value.IsSequence()) {
-        if (option->kind != detail::ValueKind::list) {
+        if (option->kind == detail::ValueKind::scalar) {
           return failure(where + ": option " + option->name + " takes a single value, not a list");
         }
         std::vector<std::string> items;
@@ -471,6 +496,7 @@ ParseResult OptionSet::apply_yaml(std::string_view yaml_text, std::string_view s
       }
       std::string error;
       if (too_large(value.Scalar().size())) return failure(too_large_error);
+      if (option->kind == detail::ValueKind::repeated) option->list->clear();  // replaces the environment's
       if (!apply(*option, value.Scalar(), source, where, error)) return failure(std::move(error));
     }
     return ParseResult{};
@@ -543,10 +569,10 @@ std::string OptionSet::dump_effective() const {
   for (const auto& option : options_) {
     out << YAML::Key << option->name << YAML::Value;
     const bool has_value =
-        option->kind == detail::ValueKind::list ? !option->list->empty() : !option->format().empty();
+        option->kind != detail::ValueKind::scalar ? !option->list->empty() : !option->format().empty();
     if (option->secret && has_value) {
       out << "***";  // an empty secret stays visible as "", so a missing one is noticed
-    } else if (option->kind == detail::ValueKind::list) {
+    } else if (option->kind != detail::ValueKind::scalar) {
       out << YAML::Flow << YAML::BeginSeq;
       for (const auto& item : *option->list) out << item;
       out << YAML::EndSeq;

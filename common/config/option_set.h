@@ -71,7 +71,9 @@ std::string env_var_name(std::string_view option_name);
 namespace detail {
 
 // How an option's value is written by dump_effective().
-enum class ValueKind { scalar, list };
+// list: comma-separated, a later source replaces it. repeated: one item per occurrence of the
+// flag (values may contain commas), newline-separated in an environment variable.
+enum class ValueKind { scalar, list, repeated };
 
 struct Option {
   std::string name;        // canonical, with dashes
@@ -135,6 +137,10 @@ class OptionSet {
   OptionHandle add(std::string_view name, std::string_view help, double& field);
   OptionHandle add(std::string_view name, std::string_view help, std::vector<std::string>& field);
   OptionHandle add(std::string_view name, std::string_view help, HostPort& field);
+  // A repeatable flag: every "--name VALUE" on the command line adds VALUE verbatim (commas
+  // included); an environment variable holds items one per line; a config file a YAML list.
+  // The command line's items replace those of the file, which replace the environment's.
+  OptionHandle add_repeated(std::string_view name, std::string_view help, std::vector<std::string>& field);
 
   template <detail::Integer T>
   OptionHandle add(std::string_view name, std::string_view help, T& field) {

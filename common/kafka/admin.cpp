@@ -3,6 +3,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include <array>
+#include <chrono>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "common/kafka/client_internal.h"
@@ -18,6 +21,22 @@ struct NewTopicsDeleter {
   }
 };
 
+// The client's own errors while the request waits (all brokers down, authentication failed):
+// they explain a timeout, and an authentication failure ends the wait at once.
+struct ClientErrors {
+  std::mutex mutex;
+  std::string last;
+  bool fatal = false;  // authentication: retrying cannot help
+};
+
+void on_client_error(rd_kafka_t*, int err, const char* reason, void* opaque) {
+  auto* errors = static_cast<ClientErrors*>(opaque);
+  std::lock_guard lock(errors->mutex);
+  if (errors->fatal) return;  // keep the reason ("1/1 brokers are down" follows it)
+  errors->last = reason != nullptr ? reason : rd_kafka_err2str(static_cast<rd_kafka_resp_err_t>(err));
+  if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION) errors->fatal = true;
+}
+
 }  // namespace
 
 bool create_topics(std::string_view brokers, const std::vector<TopicSpec>& topics, std::string& error, int timeout_ms,
@@ -30,6 +49,9 @@ bool create_topics(std::string_view brokers, const std::vector<TopicSpec>& topic
   detail::ConfPtr conf(rd_kafka_conf_new());
   if (!detail::set_property(conf.get(), "bootstrap.servers", std::string(brokers), error)) return false;
   if (!detail::set_properties(conf.get(), extra, error)) return false;
+  ClientErrors client_errors;
+  rd_kafka_conf_set_opaque(conf.get(), &client_errors);
+  rd_kafka_conf_set_error_cb(conf.get(), on_client_error);
   std::array<char, 512> reason{};
   // Admin requests run on any client instance; a producer needs no group.
   detail::HandlePtr handle(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), reason.data(), reason.size()));
@@ -66,14 +88,26 @@ bool create_topics(std::string_view brokers, const std::vector<TopicSpec>& topic
   rd_kafka_CreateTopics(handle.get(), new_topics.data(), new_topics.size(), options, queue);
   rd_kafka_AdminOptions_destroy(options);
 
-  // A small margin over the request timeout: librdkafka posts the timeout result itself.
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, timeout_ms + 1000);
+  // A small margin over the request timeout: librdkafka posts the timeout result itself. Polled
+  // in slices, so an authentication failure (error callback, served by rd_kafka_poll) ends it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms + 1000);
+  rd_kafka_event_t* event = nullptr;
+  std::string client_error;
+  bool fatal = false;
+  while (event == nullptr && !fatal && std::chrono::steady_clock::now() < deadline) {
+    event = rd_kafka_queue_poll(queue, 100);
+    rd_kafka_poll(handle.get(), 0);
+    std::lock_guard lock(client_errors.mutex);
+    client_error = client_errors.last;
+    fatal = client_errors.fatal;
+  }
+  const std::string because = client_error.empty() ? "" : " (client error: " + client_error + ")";
   bool ok = true;
   if (event == nullptr) {
-    error = "kafka admin: CreateTopics timed out";
+    error = fatal ? "kafka admin: " + client_error : "kafka admin: CreateTopics timed out" + because;
     ok = false;
   } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    error = std::string("kafka admin: CreateTopics: ") + rd_kafka_event_error_string(event);
+    error = std::string("kafka admin: CreateTopics: ") + rd_kafka_event_error_string(event) + because;
     ok = false;
   } else {
     const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/config/value_parsers.h"
+#include "common/kafka/properties.h"
 
 namespace wsgw::app {
 
@@ -56,6 +57,11 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
   o.add_duration_ms("shutdown-grace", "on SIGTERM: time to close sessions before exiting",
                     c.shutdown_grace_ms);
   o.add("kafka-brokers", "cluster mode: Kafka bootstrap servers (host:port,...)", c.kafka_brokers);
+  o.add_repeated("kafka-option",
+        "cluster mode: a librdkafka property KEY=VALUE for every Kafka client (repeatable; e.g. "
+        "security.protocol=SASL_SSL, sasl.username=...)",
+        c.kafka_options)
+      .secret();
   o.add("redis", "cluster mode: redis://HOST:PORT for sessions, worker-id leases, node bus",
         c.redis);
   o.add("node-name", "cluster mode: this node's unique name (the pod name in Kubernetes)",
@@ -106,6 +112,11 @@ bool validate(GatewayConfig& c, std::string& error) {
   const bool cluster = !c.kafka_brokers.empty() || !c.redis.empty() || !c.node_name.empty();
   if (cluster && (c.kafka_brokers.empty() || c.redis.empty() || c.node_name.empty())) {
     error = "cluster mode needs --kafka-brokers, --redis and --node-name together";
+    return false;
+  }
+  kafka::Properties kafka_properties;
+  if (!kafka::parse_properties(c.kafka_options, kafka_properties, error)) {
+    error = "--kafka-option: " + error;
     return false;
   }
   if (cluster && c.conformance) {

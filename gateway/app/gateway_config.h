@@ -39,6 +39,7 @@ struct GatewayConfig {
   uint64_t shutdown_grace_ms = 10000;
   // Cluster mode (all three, or none): docs/cluster.md.
   std::string kafka_brokers;
+  std::vector<std::string> kafka_options;  // librdkafka KEY=VALUE
   std::string redis;
   std::string node_name;
   uint32_t downstream_partitions = 64;

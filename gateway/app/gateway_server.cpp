@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/config/value_parsers.h"
+#include "common/kafka/properties.h"
 #include "gateway/app/conformance.h"
 #include "gateway/app/local_app.h"
 #include "gateway/net/worker.h"
@@ -137,6 +138,7 @@ bool GatewayServer::start_cluster(uint16_t& worker_id, std::string& error) {
   cluster::ClusterOptions o;
   o.node_name = cfg_.node_name;
   o.kafka_brokers = cfg_.kafka_brokers;
+  kafka::parse_properties(cfg_.kafka_options, o.kafka_extra, error);  // validated with the config
   o.downstream_partitions = static_cast<int32_t>(cfg_.downstream_partitions);
   o.create_topics = cfg_.create_topics;
   o.namespaces = cfg_.namespaces;

@@ -161,13 +161,14 @@ bool ClusterNode::connect(uint16_t& worker_id, std::string& error) {
                              {std::string(kDownstreamTopic), opt_.downstream_partitions},
                              {std::string(kBroadcastTopic), 1},
                              {std::string(kAcksTopic), opt_.downstream_partitions}},
-                            error)) {
+                            error, 10000, opt_.kafka_extra)) {
     error = "Kafka topics: " + error;
     return false;
   }
   kafka::ProducerConfig pc;
   pc.brokers = opt_.kafka_brokers;
   pc.client_id = "ws-gateway:" + opt_.node_name;
+  pc.extra = opt_.kafka_extra;
   producer_ = kafka::Producer::create(pc, error);
   if (!producer_) return false;
   spdlog::info("cluster: node {} holds worker id {}", opt_.node_name, worker_id);
@@ -180,6 +181,7 @@ bool ClusterNode::make_consumer(std::string& error) {
   cc.group_id = "ws-gateway:" + opt_.node_name;  // manual assignment: nothing is committed
   cc.client_id = cc.group_id;
   cc.manual_assignment = true;
+  cc.extra = opt_.kafka_extra;
   for (int32_t p : downstream_partitions_read_) cc.partitions.push_back({std::string(kDownstreamTopic), p});
   cc.partitions.push_back({std::string(kBroadcastTopic), 0});
   auto consumer = kafka::Consumer::create(cc, error);

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -48,6 +49,7 @@ namespace wsgw::cluster {
 struct ClusterOptions {
   std::string node_name;
   std::string kafka_brokers;
+  std::map<std::string, std::string> kafka_extra;  // --kafka-option: every client, applied last
   redis::Url redis{"127.0.0.1", 6379, {}, {}};
   int32_t downstream_partitions = kDefaultDownstreamPartitions;
   bool create_topics = true;  // at start, when missing

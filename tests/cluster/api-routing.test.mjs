@@ -6,8 +6,8 @@
 // that a node without targets was not sent a single record.
 import { after, before, describe, it } from 'node:test';
 import {
-  apiClient, assert, connectClient, grpc, metricSum, nextEvent, record, sleep, startApi, startGateway,
-  startInfra, summarize, until, waitDownstreamLive,
+  apiClient, assert, connectClient, grpc, metricSum, nextEvent, record, SASL_OPTIONS, sleep, startApi,
+  startGateway, startInfra, summarize, until, waitDownstreamLive,
 } from './lib/cluster.mjs';
 import { nowSeconds, signJwt } from '../interop/lib/jwt.mjs';
 
@@ -435,6 +435,43 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
       assert.ok(other.connected, 'another user stays connected');
       await registered('kick-bob', 0);
       assert.equal((await api.DisconnectUser({ uid: 'kick-bob' })).sockets, 0, 'idempotent');
+    });
+  });
+
+  describe('Kafka behind SASL/PLAIN: --kafka-option on both daemons', () => {
+    const kafkaOptions = (options) => options.flatMap((o) => ['--kafka-option', o]);
+    const saslEnv = () => ({ ...env, brokers: env.saslBrokers });
+
+    it('a ws-api and a gateway that reach Kafka only through the SASL listener deliver an Emit', async () => {
+      const saslApi = await startApi(saslEnv(), { name: 'routing-sasl-api', extraArgs: kafkaOptions(SASL_OPTIONS) });
+      const gw = await startGateway(saslEnv(), { name: 'routing-sasl-gw', jwtSecret: SECRET, extraArgs: kafkaOptions(SASL_OPTIONS) });
+      const sapi = apiClient(saslApi.addr);
+      try {
+        const c = await client(gw, 'sasl-user');
+        assert.equal((await sapi.Emit({ sid: c.id, event: 'over-sasl', args_json: '["ok"]' })).target_nodes, 1);
+        await until('"over-sasl" delivered', () => received(c, 'over-sasl').length > 0, 10000, 20);
+        assert.deepEqual(received(c, 'over-sasl')[0], ['over-sasl', 'ok']);
+        c.close();
+      } finally {
+        sapi.close();
+        await gw.stop();
+        await saslApi.stop();
+      }
+    });
+
+    it('a wrong password: the gateway exits at once and says why (authentication), without the password', async () => {
+      const wrong = [...SASL_OPTIONS.filter((o) => !o.startsWith('sasl.password=')), 'sasl.password=not-the-secret'];
+      const t0 = Date.now();
+      const attempt = startGateway(saslEnv(), { name: 'routing-sasl-gw-bad', jwtSecret: SECRET, extraArgs: kafkaOptions(wrong) });
+      await assert.rejects(attempt, (err) => {
+        // The error carries the daemon's log; its first line is the test launcher's command line.
+        const daemonLog = err.message.split('\n').filter((l) => !l.startsWith('# ')).join('\n');
+        assert.match(daemonLog, /exited: \{"code":1/, 'the gateway exits with status 1');
+        assert.match(daemonLog, /\[critical\].*SASL authentication error/, 'the fatal error names the SASL failure');
+        assert.doesNotMatch(daemonLog, /not-the-secret/, 'the password is not logged');
+        return true;
+      });
+      assert.ok(Date.now() - t0 < 15000, `gave up after ${Date.now() - t0} ms (an authentication failure is not retried for long)`);
     });
   });
 });

@@ -96,7 +96,7 @@ async function until(what, predicate, timeoutMs, intervalMs = 100) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
-    try { if (await predicate()) return; } catch (err) { last = err; }
+    try { if (await predicate()) return; } catch (err) { if (err.fatal) throw err; last = err; }
     if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms${last ? ` (last: ${last.message})` : ''}`);
     await sleep(intervalMs);
   }
@@ -109,18 +109,32 @@ export { until };
 export const infra = (script, ...args) => execFileSync(path.join(ROOT, 'tests/infra', script), args,
   { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Starts a fresh Kafka broker and redis-server on free ports. */
+/** librdkafka properties for the broker's SASL/PLAIN listener (saslBrokers), as --kafka-option. */
+export const SASL_OPTIONS = ['security.protocol=SASL_PLAINTEXT', 'sasl.mechanisms=PLAIN',
+  'sasl.username=wsgw', 'sasl.password=wsgw-secret'];
+
+/**
+ * Starts a fresh Kafka broker and redis-server on free ports. The broker also listens with
+ * SASL/PLAIN on saslBrokers (tests/infra/kafka.sh, WSGW_KAFKA_SASL_PORT; credentials SASL_OPTIONS).
+ */
 export async function startInfra() {
   const kafkaPort = await freePortPair();
   const redisPort = await freePort();
+  const saslPort = await freePort();
   infra('redis.sh', 'start', '--port', String(redisPort));
-  infra('kafka.sh', 'start', '--port', String(kafkaPort));
+  process.env.WSGW_KAFKA_SASL_PORT = String(saslPort);
+  try {
+    infra('kafka.sh', 'start', '--port', String(kafkaPort));
+  } finally {
+    delete process.env.WSGW_KAFKA_SASL_PORT;
+  }
   infra('redis.sh', 'wait', '--port', String(redisPort));
   infra('kafka.sh', 'wait', '--port', String(kafkaPort));
   return {
     kafkaPort,
     redisPort,
     brokers: `${HOST}:${kafkaPort}`,
+    saslBrokers: `${HOST}:${saslPort}`,
     redisUrl: `redis://${HOST}:${redisPort}`,
     redis: (...args) => infra('redis.sh', 'cli', '--port', String(redisPort), '--', ...args).trim(),
     kafka: (command) => infra('kafka.sh', command, '--port', String(kafkaPort)),
@@ -136,7 +150,10 @@ export async function startInfra() {
 
 async function waitHttp(url, proc, timeoutMs = 30000) {
   await until(`${proc.name} answering ${url}`, async () => {
-    if (!proc.running()) throw new Error(`${proc.name} exited: ${JSON.stringify(await proc.exited)}\n${proc.log()}`);
+    if (!proc.running()) {
+      // Fatal for until(): a process that exited will not answer later.
+      throw Object.assign(new Error(`${proc.name} exited: ${JSON.stringify(await proc.exited)}`), { fatal: true });
+    }
     const r = await fetch(url);
     return r.ok;
   }, timeoutMs).catch((err) => { throw new Error(`${err.message}\n${proc.log()}`); });

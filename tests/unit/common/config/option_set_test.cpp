@@ -225,6 +225,36 @@ TEST(OptionSet, RepeatedFlagLastWins) {
   EXPECT_FALSE(f.cfg.conformance);
 }
 
+TEST(OptionSet, RepeatedOptionCollectsEveryFlagVerbatimAndReplacesLowerSources) {
+  auto parse = [](std::vector<std::string> args, std::map<std::string, std::string> env,
+                  std::vector<std::string>& items) {
+    OptionSet opts("ws-api", "test");
+    opts.add_repeated("kafka-option", "librdkafka KEY=VALUE", items).secret();
+    std::vector<const char*> argv{"ws-api"};
+    for (const auto& arg : args) argv.push_back(arg.c_str());
+    return opts.parse(static_cast<int>(argv.size()), argv.data(), [&env](const std::string& name) {
+      auto it = env.find(name);
+      return it == env.end() ? std::nullopt : std::optional<std::string>(it->second);
+    });
+  };
+  std::vector<std::string> items;
+  ASSERT_TRUE(parse({"--kafka-option", "ssl.cipher.suites=A,B", "--kafka-option=sasl.username=u"}, {}, items).ok);
+  EXPECT_EQ(items, list({"ssl.cipher.suites=A,B", "sasl.username=u"})) << "commas stay inside an item";
+
+  items.clear();
+  ASSERT_TRUE(parse({}, {{"WSGW_KAFKA_OPTION", "a=1\nb=2\r\n\n"}}, items).ok);
+  EXPECT_EQ(items, list({"a=1", "b=2"})) << "one item per line in the environment";
+
+  items.clear();
+  TempFile file("kafka-option:\n  - c=3\n  - d=4\n");
+  ASSERT_TRUE(parse({"--config", file.path()}, {{"WSGW_KAFKA_OPTION", "a=1"}}, items).ok);
+  EXPECT_EQ(items, list({"c=3", "d=4"})) << "the file replaces the environment";
+
+  items.clear();
+  ASSERT_TRUE(parse({"--config", file.path(), "--kafka-option", "e=5"}, {{"WSGW_KAFKA_OPTION", "a=1"}}, items).ok);
+  EXPECT_EQ(items, list({"e=5"})) << "the command line replaces both";
+}
+
 TEST(OptionSet, NegativeNumberIsAValueNotAFlag) {
   Fixture f;
   ASSERT_TRUE(f.parse({"--threads", "-5"}).ok);
