@@ -7,6 +7,7 @@ Scenarios (bench/README.md has the method of each):
   broadcast-ack  scenario 2: a ~600-byte "message" to everyone every T s; every client answers
                  each one with a "receipt" event; delivery latency, deliveries/s, errors
   broadcast      scenario 3: the same without receipts
+                 (--polling-share S: that share of the clients of scenarios 2 and 3 on HTTP long-polling)
   fanout         scenario 5: bursts of messages to everyone as fast as the server can, deliveries/s
                  and deliveries per server CPU-second, beside wsgw-fanout-probe (bare write() loop
                  over as many loopback sockets) as the kernel's limit
@@ -110,6 +111,9 @@ def parse_args() -> argparse.Namespace:
                    help="ramp: handshakes in flight per loadgen process (the ramp has no rate limit)")
     p.add_argument("--interval", type=float, help="broadcast period, s (default 5, quick 1)")
     p.add_argument("--broadcasts", type=int, help="broadcasts per server in scenarios 2 and 3 (default 12, quick 3)")
+    p.add_argument("--polling-share", type=float, default=0.0,
+                   help="scenarios 2 and 3: share of the clients (0..1, spread evenly) that use Engine.IO HTTP "
+                        "long-polling instead of WebSocket and never upgrade, on both servers (default 0)")
     p.add_argument("--burst", type=int, help="fanout: messages per burst (default 50, quick 20)")
     p.add_argument("--bursts", type=int, help="fanout: bursts per server, and probe runs (default 3, quick 1)")
     g = p.add_argument_group("scenario 6 (slow): broadcasts while a share of the clients stop reading")
@@ -190,6 +194,8 @@ def parse_args() -> argparse.Namespace:
     bad = [s for s in a.scenarios if s not in SCENARIOS] + [s for s in a.servers if s not in SERVERS]
     if bad:
         p.error(f"unknown scenario or server {bad}")
+    if not 0 <= a.polling_share <= 1:
+        p.error("--polling-share must be in 0..1")
     if a.connections < a.processes or a.connections / a.processes > 15000:
         p.error("need --connections >= --processes and at most 15,000 connections per loadgen process")
     if a.connections > 19000 and "fanout" in a.scenarios:
@@ -344,7 +350,10 @@ def run_broadcast(suite: Suite, kind: str, with_receipts: bool) -> dict:
     name = f"{scenario}-{kind}"
     server = suite.start_server(kind, f"{name}-server")
     extra = ["--receipt-event", "receipt"] if with_receipts else []
-    fleet, _ = suite.connect_fleet(server, name, a.connect_rate, extra_args=extra, status=True)
+    if a.polling_share > 0:
+        extra += ["--polling-share", str(a.polling_share)]
+    fleet, ready = suite.connect_fleet(server, name, a.connect_rate, extra_args=extra, status=True)
+    polling_clients = bl.summarize_loadgen(ready)["polling_clients"]
     n = a.connections
     admin = server.admin()
     events0 = server.events_received() or 0
@@ -388,6 +397,13 @@ def run_broadcast(suite: Suite, kind: str, with_receipts: bool) -> dict:
         "untimed_deliveries": final["deliveries_untimed"], "clock_skew": final["clock_skew"],
         "receipts_sent": final["receipts_sent"], "receipts_counted_by_server": receipts_counted,
         "dropped_clients": final["dropped_during_hold"], "drops": final["drops"],
+        # Long-polling clients (--polling-share): counted in every number above too.
+        "polling_share": a.polling_share, "polling_clients": polling_clients,
+        "polling_expected_deliveries": polling_clients * a.broadcasts,
+        "polling_deliveries": final["polling_deliveries"],
+        "polling_requests": {"gets": final["polling_gets"], "posts": final["polling_posts"],
+                             "retries": final["polling_request_retries"],
+                             "connections_reopened": final["polling_connections_reopened"]},
         "latency_us": lat,
         # The periodic load: all deliveries over the phase (first POST to last delivery).
         "deliveries_per_s": round(final["deliveries"] / phase_s, 1) if phase_s > 0 else 0,
@@ -405,7 +421,9 @@ def run_broadcast(suite: Suite, kind: str, with_receipts: bool) -> dict:
         suite.failed.append(name)
     bl.log(f"{name}: {final['deliveries']}/{expected} delivered, latency p50 {lat['p50'] / 1000:.1f} ms "
            f"p99 {lat['p99'] / 1000:.1f} ms max {lat['max'] / 1000:.1f} ms, server CPU "
-           f"{result['server_cpu_percent']}%" + (f", receipts counted {receipts_counted}" if with_receipts else ""))
+           f"{result['server_cpu_percent']}%" + (f", receipts counted {receipts_counted}" if with_receipts else "")
+           + (f"; long-polling clients {polling_clients}: {final['polling_deliveries']}/"
+              f"{polling_clients * a.broadcasts} delivered" if a.polling_share > 0 else ""))
     return result
 
 
@@ -1177,9 +1195,13 @@ def markdown(report: dict) -> str:
                             ("broadcast", "Scenario 3: broadcast every T s, no receipts")):
         if scenario not in res:
             continue
+        share = p.get("polling_share", 0)
+        polling_note = (f" {share:.0%} of the clients (spread evenly) use Engine.IO HTTP long-polling and never "
+                        "upgrade; their deliveries are in every column, and on their own below." if share else "")
         lines += [f"## {title}", "",
                   f"{p['broadcasts']} broadcasts, one every {p['interval_s']} s. Latency = client receive time "
-                  "- the \"ts\" the driver put in the message just before POSTing it (same clock).", "",
+                  "- the \"ts\" the driver put in the message just before POSTing it (same clock)." + polling_note,
+                  "",
                   "| server | delivered | latency p50 / p99 / max ms | deliveries/s | server CPU % | "
                   "receipts sent / counted | status |",
                   "|---|---|---|---|---|---|---|"]
@@ -1191,6 +1213,12 @@ def markdown(report: dict) -> str:
                          f"{ms(lat.get('p50'))} / {ms(lat.get('p99'))} / {ms(lat.get('max'))} | "
                          f"{num(r.get('deliveries_per_s'))} | {num(r.get('server_cpu_percent'), '{:.1f}')} | {rc} | "
                          f"{'ok' if r.get('ok') else 'FAILED ' + r.get('error', '')[:80]} |")
+        if share:
+            lines.append("")
+            for r in res[scenario]:
+                if "polling_clients" in r:
+                    lines.append(f"- {r.get('server', '?')}: {r['polling_clients']} long-polling clients, "
+                                 f"{r.get('polling_deliveries')}/{r.get('polling_expected_deliveries')} delivered")
         g = next((r for r in res[scenario] if r.get("server") == "ws-gateway" and r.get("ok")), None)
         nd = next((r for r in res[scenario] if r.get("server") == "node-socket.io" and r.get("ok")), None)
         if g and nd:
@@ -1605,7 +1633,8 @@ def main() -> int:
         "params": {"connections": args.connections, "processes": args.processes,
                    "gateway_threads": args.threads, "connect_rate": args.connect_rate,
                    "ramp_inflight": args.ramp_inflight, "interval_s": args.interval,
-                   "broadcasts": args.broadcasts, "burst": args.burst, "bursts": args.bursts,
+                   "broadcasts": args.broadcasts, "polling_share": args.polling_share,
+                   "burst": args.burst, "bursts": args.bursts,
                    "message_bytes": message_bytes(), "frame_bytes": ws_frame_bytes(message_bytes()),
                    "servers": args.servers, "scenarios": args.scenarios,
                    "slow": {"connections": args.slow_connections, "share": args.slow_share,

@@ -431,9 +431,10 @@ class GatewayServer(Server):
         return out
 
     def connection_count(self) -> int | None:
+        # Open Engine.IO sessions of either transport (long-polling clients: --polling-share).
         m = self.metrics()
         v = m.get('wsgw_connections{transport="websocket"}')
-        return None if v is None else int(v)
+        return None if v is None else int(v + m.get('wsgw_connections{transport="polling"}', 0))
 
     def events_received(self) -> int | None:
         # Standalone mode: client events have no upstream and are only counted.
@@ -711,6 +712,14 @@ def summarize_loadgen(reports: list[dict]) -> dict:
                                                for r in reports), default=0),
         "reconnect_handshake_ms_p99_max": max((r.get("reconnect_handshake_ms", {}).get("p99", 0)
                                                for r in reports), default=0),
+        # Long-polling clients (--polling-share); zero when not asked for.
+        "polling_clients": sum(r.get("polling_clients", 0) for r in reports),
+        "polling_established": sum(r.get("polling_established", 0) for r in reports),
+        "polling_deliveries": sum(r.get("polling_deliveries", 0) for r in reports),
+        "polling_gets": sum(r.get("polling_gets", 0) for r in reports),
+        "polling_posts": sum(r.get("polling_posts", 0) for r in reports),
+        "polling_request_retries": sum(r.get("polling_request_retries", 0) for r in reports),
+        "polling_connections_reopened": sum(r.get("polling_connections_reopened", 0) for r in reports),
     }
 
 

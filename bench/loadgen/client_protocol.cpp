@@ -6,6 +6,7 @@
 #include <array>
 #include <cstring>
 
+#include "bench/loadgen/http_text.h"
 #include "common/codec/base64.h"
 
 namespace wsgw::loadgen {
@@ -14,34 +15,10 @@ namespace {
 
 constexpr std::string_view kWebSocketGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// True when the comma-separated header value lists `token` (case-insensitive).
-bool has_token(std::string_view value, std::string_view token) {
-  while (!value.empty()) {
-    size_t comma = value.find(',');
-    if (iequals(trim(value.substr(0, comma)), token)) return true;
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using http_text::has_token;
+using http_text::iequals;
+using http_text::is_digit;
+using http_text::trim;
 
 // Position just after `"key"` followed by optional blanks and ':' and blanks, or npos.
 size_t find_json_value(std::string_view json, std::string_view key) {

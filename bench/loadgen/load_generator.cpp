@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "bench/loadgen/client_driver.h"
 #include "bench/loadgen/client_protocol.h"
 
 #ifndef IP_BIND_ADDRESS_NO_PORT
@@ -31,29 +32,13 @@
 
 namespace wsgw::loadgen {
 
+using driver::Clock;
+using driver::error_code;
+using driver::Phase;
+using driver::tcp;
 namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
-using boost::system::error_code;
 
-namespace {
-
-double seconds_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// Where a client is; the names appear in failure kinds ("timeout_upgrade").
-enum class Phase : uint8_t {
-  not_started,
-  tcp_connect,
-  tls_handshake,
-  upgrade,
-  eio_open,
-  sio_connect,
-  established,
-  closing,
-  done,
-};
+namespace driver {
 
 const char* phase_name(Phase p) {
   switch (p) {
@@ -70,7 +55,6 @@ const char* phase_name(Phase p) {
   return "unknown";
 }
 
-// A short, bounded vocabulary for socket errors, so failure kinds stay few.
 std::string error_kind(const error_code& ec) {
   namespace e = asio::error;
   if (ec == e::eof) return "eof";
@@ -85,6 +69,14 @@ std::string error_kind(const error_code& ec) {
   if (ec.category() == asio::error::get_ssl_category()) return "tls_error";
   if (ec == asio::ssl::error::stream_truncated) return "tls_truncated";
   return "errno_" + std::to_string(ec.value());
+}
+
+}  // namespace driver
+
+namespace {
+
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
 }
 
 std::string upgrade_failure_kind(const UpgradeResult& r) {
@@ -240,6 +232,15 @@ std::string to_json(const LoadReport& r, const LoadgenOptions& o) {
   out.append(", \"p99\": ").append(json_number(percentile(rsorted, 0.99)));
   out.append(", \"max\": ").append(json_number(rsorted.empty() ? 0 : rsorted.back()));
   out.append("}");
+  out.append(",\n  \"polling_share\": ").append(json_number(o.polling_share));
+  out.append(",\n  \"polling_clients\": ").append(std::to_string(r.polling_clients));
+  out.append(",\n  \"polling_established\": ").append(std::to_string(r.polling_established));
+  out.append(",\n  \"polling_deliveries\": ").append(std::to_string(r.polling_deliveries));
+  out.append(",\n  \"polling_gets\": ").append(std::to_string(r.polling_gets));
+  out.append(",\n  \"polling_posts\": ").append(std::to_string(r.polling_posts));
+  out.append(",\n  \"polling_request_retries\": ").append(std::to_string(r.polling_request_retries));
+  out.append(",\n  \"polling_connections_reopened\": ")
+      .append(std::to_string(r.polling_connections_reopened));
   out.append(",\n  \"client_rss_bytes\": ").append(std::to_string(r.client_rss_bytes));
   out.append(",\n  \"closed_cleanly\": ").append(std::to_string(r.closed_cleanly));
   out.append(",\n  \"close_timeouts\": ").append(std::to_string(r.close_timeouts));
@@ -249,90 +250,9 @@ std::string to_json(const LoadReport& r, const LoadgenOptions& o) {
 
 // ---------------------------------------------------------------------------------------
 
-using SslStream = asio::ssl::stream<tcp::socket>;
+namespace driver {
 
 namespace {
-
-// One client connection. Owned by the Driver for the whole run (never freed early), so handlers
-// may capture `this`.
-class ClientBase {
- public:
-  virtual ~ClientBase() = default;
-  virtual void start(const tcp::endpoint& target, const std::optional<asio::ip::address>& source) = 0;
-  virtual void begin_close() = 0;  // after the hold: WebSocket close handshake
-  virtual void abort() = 0;        // close the socket now, report nothing more
-  virtual void pause_reading() = 0;         // a slow consumer from now on
-  virtual void resume_to_see_the_end() = 0; // after the hold: read again until the server ends it
-  virtual const std::string& socket_sid() const = 0;
-
-  Phase phase = Phase::not_started;
-  Clock::time_point started_at;
-  Clock::time_point closing_since;
-  bool pause_candidate = false;  // chosen by --pause-reading-share
-  bool paused = false;
-  bool churn_member = false;     // in a churn slot (the original client or a reconnection)
-  bool churn_closing = false;    // closed by the churn: its end is not a drop
-  bool reconnect = false;        // started by the churn during the hold
-};
-
-// Everything one run needs; lives on LoadGenerator::run()'s stack.
-struct Driver {
-  enum class RunPhase : uint8_t { connecting, holding, closing, finished };
-
-  Driver(const LoadgenOptions& o, const TargetUrl& u, LoadReport& r)
-      : opts(o), url(u), report(r), ssl_ctx(asio::ssl::context::tls_client) {}
-
-  int run();
-
-  // Called by clients.
-  void on_established(ClientBase& c, const SocketIoClient& sio);
-  void on_lost(ClientBase& c, Phase at, const std::string& kind);
-  void on_close_finished(bool clean);
-  void on_delivery(const EventView& ev, const ClientBase& c);
-  void on_reconnect_failed(const std::string& kind);
-  void on_churn_closed(bool clean);
-  void on_paused_end(const std::string& outcome);
-  void write_status();
-
-  ClientBase& start_client(bool is_reconnect);
-  void churn_tick();
-
-  void arm_signals();
-  void launch_tick();
-  void sweep_tick();
-  void maybe_end_connect_phase();
-  void begin_hold();
-  void begin_closing();
-  void finish();
-  void write_file_atomically(const std::string& path, const std::string& text);
-  void print_progress(const char* what);
-
-  const LoadgenOptions& opts;
-  const TargetUrl& url;
-  LoadReport& report;
-  asio::io_context io{1};
-  asio::ssl::context ssl_ctx;
-  tcp::endpoint target;
-  std::vector<asio::ip::address> sources;
-  std::vector<std::unique_ptr<ClientBase>> clients;
-  std::mt19937 rng{std::random_device{}()};
-
-  RunPhase run_phase = RunPhase::connecting;
-  uint64_t inflight = 0;
-  uint64_t closing_pending = 0;
-  Clock::time_point t_start;
-  Clock::time_point t_last_established;
-  Clock::time_point t_hold_start;
-  Clock::time_point t_last_progress;
-  uint64_t status_written_deliveries = UINT64_MAX;
-  std::array<char, 64 * 1024> shared_read_buf{};  // plain clients read into it one at a time
-  asio::steady_timer launch_timer{io};
-  asio::steady_timer sweep_timer{io};
-  asio::steady_timer phase_timer{io};  // hold, then close deadline
-  asio::steady_timer churn_timer{io};
-  std::vector<size_t> churn_slots;     // per churning slot: its current client's index in clients
-  asio::signal_set signals{io, SIGINT, SIGTERM};
-};
 
 template <class Stream>
 class Client final : public ClientBase {
@@ -347,21 +267,10 @@ class Client final : public ClientBase {
     started_at = Clock::now();
     phase = Phase::tcp_connect;
     auto& sock = socket();
+    std::string failure;
+    if (!open_client_socket(sock, source, pause_candidate ? owner_.opts.paused_rcvbuf : 0, failure))
+      return lose(failure);
     error_code ec;
-    sock.open(tcp::v4(), ec);
-    if (ec) return lose("socket_open_" + error_kind(ec));
-    if (source) {
-      // Defer the port choice to connect(), so ports are unique per 4-tuple, not per address.
-      int one = 1;
-      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      sock.bind(tcp::endpoint(*source, 0), ec);
-      if (ec) return lose("bind_" + error_kind(ec));
-    }
-    sock.set_option(tcp::no_delay(true), ec);
-    if (pause_candidate && owner_.opts.paused_rcvbuf > 0) {
-      // Before connect(), so the window scale the client announces matches the small buffer.
-      sock.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(owner_.opts.paused_rcvbuf)), ec);
-    }
     if constexpr (!kTls) sock.non_blocking(true, ec);  // on_readable() reads until would_block
     sock.async_connect(target, [this](const error_code& e) { on_connected(e); });
   }
@@ -651,6 +560,34 @@ class Client final : public ClientBase {
   [[no_unique_address]] std::conditional_t<kTls, std::array<char, 1024>, NoBuffer> read_buf_{};
 };
 
+}  // namespace
+
+bool open_client_socket(tcp::socket& sock, const std::optional<asio::ip::address>& source,
+                        uint64_t rcvbuf, std::string& failure_kind) {
+  error_code ec;
+  sock.open(tcp::v4(), ec);
+  if (ec) {
+    failure_kind = "socket_open_" + error_kind(ec);
+    return false;
+  }
+  if (source) {
+    // Defer the port choice to connect(), so ports are unique per 4-tuple, not per address.
+    int one = 1;
+    ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    sock.bind(tcp::endpoint(*source, 0), ec);
+    if (ec) {
+      failure_kind = "bind_" + error_kind(ec);
+      return false;
+    }
+  }
+  sock.set_option(tcp::no_delay(true), ec);
+  if (rcvbuf > 0) {
+    // Before connect(), so the window scale the client announces matches the small buffer.
+    sock.set_option(asio::socket_base::receive_buffer_size(static_cast<int>(rcvbuf)), ec);
+  }
+  return true;
+}
+
 void Driver::on_established(ClientBase& c, const SocketIoClient& sio) {
   auto now = Clock::now();
   if (c.reconnect) {
@@ -660,6 +597,7 @@ void Driver::on_established(ClientBase& c, const SocketIoClient& sio) {
     return;
   }
   ++report.established;
+  if (c.polling) ++report.polling_established;
   --inflight;
   t_last_established = now;
   report.handshake_ms.push_back(
@@ -696,13 +634,17 @@ void Driver::on_churn_closed(bool clean) {
 
 void Driver::on_paused_end(const std::string& outcome) { ++report.paused_outcomes[outcome]; }
 
-ClientBase& Driver::start_client(bool is_reconnect) {
-  if (url.tls) clients.push_back(std::make_unique<Client<SslStream>>(*this));
+ClientBase& Driver::start_client(bool is_reconnect, bool polling) {
+  if (polling) clients.push_back(make_polling_client(*this, url.tls));
+  else if (url.tls) clients.push_back(std::make_unique<Client<SslStream>>(*this));
   else clients.push_back(std::make_unique<Client<tcp::socket>>(*this));
   ClientBase& c = *clients.back();
   const uint64_t index = clients.size() - 1;
   c.reconnect = is_reconnect;
-  c.pause_candidate = !is_reconnect && selected_by_share(index, opts.pause_reading_share);
+  c.polling = polling;
+  if (polling && !is_reconnect) ++report.polling_clients;
+  // Slow consumers leave a WebSocket unread; the options keep them apart from polling.
+  c.pause_candidate = !is_reconnect && !polling && selected_by_share(index, opts.pause_reading_share);
   std::optional<asio::ip::address> source;
   if (!sources.empty()) source = sources[index % sources.size()];
   c.start(target, source);  // may fail synchronously and call on_lost()
@@ -726,7 +668,7 @@ void Driver::churn_tick() {
       old.begin_close();
     }
     // A slot whose client failed or was dropped gets a new one too.
-    ClientBase& fresh = start_client(true);
+    ClientBase& fresh = start_client(true, old.polling);  // a slot keeps its transport
     fresh.churn_member = true;
     slot = clients.size() - 1;
     if (run_phase != RunPhase::holding) return;
@@ -743,6 +685,7 @@ void Driver::on_delivery(const EventView& ev, const ClientBase& c) {
     return;
   }
   if (c.churn_member) ++report.churn_deliveries;
+  if (c.polling) ++report.polling_deliveries;
   const auto now_us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::system_clock::now().time_since_epoch())
                                                 .count());
@@ -784,7 +727,7 @@ void Driver::launch_tick() {
   while (report.started < due && inflight < opts.max_inflight) {
     ++report.started;
     ++inflight;
-    start_client(false);
+    start_client(false, selected_by_share(clients.size(), opts.polling_share));
     if (run_phase != RunPhase::connecting) return;
   }
   if (report.started < opts.connections) {
@@ -1029,7 +972,7 @@ int Driver::run() {
   return 0;
 }
 
-}  // namespace
+}  // namespace driver
 
 LoadGenerator::LoadGenerator(LoadgenOptions options, TargetUrl url)
     : options_(std::move(options)), url_(std::move(url)) {}
@@ -1039,7 +982,7 @@ LoadGenerator::~LoadGenerator() = default;
 int LoadGenerator::run() {
   int setup_rc = 0;
   {
-    Driver driver(options_, url_, report_);
+    driver::Driver driver(options_, url_, report_);
     setup_rc = driver.run();
   }
   if (setup_rc != 0) return setup_rc;

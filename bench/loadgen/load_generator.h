@@ -1,7 +1,8 @@
 #pragma once
-// Drives N Socket.IO clients from one io_context on one thread: starts them at a given
-// rate, times each handshake, holds the established ones idle (answering pings), closes
-// them, and reports. Coarse timeouts: one sweep timer for every client, no timer per client.
+// Drives N Socket.IO clients (WebSocket, or a share of them on HTTP long-polling) from one
+// io_context on one thread: starts them at a given rate, times each handshake, holds the
+// established ones idle (answering pings), closes them, and reports. Coarse timeouts: one
+// sweep timer for every client, no timer per client.
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -60,6 +61,17 @@ struct LoadReport {
   uint64_t churn_skipped = 0;          // a slot's reconnect was still in progress at its turn
   uint64_t churn_deliveries = 0;       // tracked events received by churning clients
   std::vector<float> reconnect_handshake_ms;
+  // Long-polling (--polling-share): clients on Engine.IO HTTP long-polling instead of WebSocket.
+  // Their failures and drops are in failures/drops like the others' (kinds "poll_get_...",
+  // "poll_post_..." for their HTTP requests).
+  uint64_t polling_clients = 0;       // of the --connections clients (reconnections not counted)
+  uint64_t polling_established = 0;
+  uint64_t polling_deliveries = 0;    // tracked events they received (also in deliveries)
+  uint64_t polling_gets = 0;          // GET responses (the handshake and each long poll)
+  uint64_t polling_posts = 0;         // POST responses (CONNECT, pongs, receipts, close)
+  uint64_t polling_request_retries = 0;     // a request resent once on a fresh connection: the
+                                            // server had closed the idle keep-alive one
+  uint64_t polling_connections_reopened = 0;  // new connections after the server closed one
   bool interrupted = false;      // a signal cut the connect phase short
   uint64_t client_rss_bytes = 0; // the load generator's own VmRSS when the hold began
 };

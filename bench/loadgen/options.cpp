@@ -54,8 +54,13 @@ bool parse_target_url(std::string_view url, TargetUrl& out, std::string& error) 
   std::string_view query =
       rest.find('?') == std::string_view::npos ? std::string_view{} : rest.substr(rest.find('?') + 1);
   t.request_target.assign(path.empty() ? std::string_view("/socket.io/") : path);
+  t.polling_target = t.request_target;
   t.request_target.append("?EIO=4&transport=websocket");
-  if (!query.empty()) t.request_target.append("&").append(query);
+  t.polling_target.append("?EIO=4&transport=polling");
+  if (!query.empty()) {
+    t.request_target.append("&").append(query);
+    t.polling_target.append("&").append(query);
+  }
   for (char c : t.request_target) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) {
       error = "the URL path may not contain spaces or control characters";
@@ -78,7 +83,8 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
   OptionsResult result;
   config::OptionSet opts("wsgw-loadgen",
                          "Opens many idle Socket.IO v5 clients (Engine.IO v4 over WebSocket, ws:// "
-                         "or wss:// without certificate checks) from one thread, holds them while "
+                         "or wss:// without certificate checks, or a share of them over HTTP "
+                         "long-polling) from one thread, holds them while "
                          "answering pings, and reports what happened");
   opts.add("url", "server URL: ws://HOST:PORT/PATH or wss://...", o.url);
   opts.add("connections", "clients to open", o.connections);
@@ -93,7 +99,9 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
   opts.add_duration_ms("close-timeout", "after the hold: how long to wait for close replies",
                        o.close_timeout_ms);
   opts.add("namespace", "Socket.IO namespace to join", o.nsp);
-  opts.add_bytes("max-message", "largest server message accepted", o.max_message_bytes);
+  opts.add_bytes("max-message",
+                 "largest server message accepted (a polling response body: up to 8 times this)",
+                 o.max_message_bytes);
   opts.add("json", "write the final report (JSON) to this file", o.json_path);
   opts.add("ready-file", "write the connect-phase report (JSON) here when that phase ends",
            o.ready_file);
@@ -119,6 +127,10 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
            "during the hold",
            o.churn_share);
   opts.add_duration_ms("churn-period", "how often the churning clients reconnect", o.churn_period_ms);
+  opts.add("polling-share",
+           "share of the clients (0..1, spread evenly) that use Engine.IO HTTP long-polling (http:// or "
+           "https:// to the --url's host and path) instead of WebSocket, and never upgrade",
+           o.polling_share);
   opts.add("sids-file", "when the hold begins, write the clients' Socket.IO sids here, one a line",
            o.sids_file);
   auto no_env = [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
@@ -157,6 +169,12 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
     return fail("--pause-reading-share must be in 0..1");
   if (!(o.churn_share >= 0 && o.churn_share <= 1)) return fail("--churn-share must be in 0..1");
   if (o.churn_period_ms == 0) return fail("--churn-period must be positive");
+  if (!(o.polling_share >= 0 && o.polling_share <= 1)) return fail("--polling-share must be in 0..1");
+  // A slow consumer is a client that leaves its socket unread; a polling client would simply
+  // stop asking, which is another scenario.
+  if (o.polling_share > 0 && o.pause_reading_share > 0)
+    return fail("--polling-share and --pause-reading-share cannot be combined");
+  if (o.max_message_bytes > (uint64_t{1} << 40)) return fail("--max-message must be at most 1 TiB");
   if (o.paused_rcvbuf > (64u << 20)) return fail("--paused-rcvbuf must be at most 64 MiB");
   // A client that stopped reading cannot take part in a close-and-reconnect cycle.
   if (o.pause_reading_share > 0 && o.churn_share > 0)

@@ -14,6 +14,7 @@ struct TargetUrl {
   uint16_t port = 0;
   std::string host_header;   // "host:port" for the Host header
   std::string request_target;  // path plus "?EIO=4&transport=websocket" (and the URL's own query)
+  std::string polling_target;  // path plus "?EIO=4&transport=polling" (and the URL's own query)
 };
 
 // Accepts ws:// and wss:// URLs with an explicit or default port (80/443) and a path
@@ -49,7 +50,14 @@ struct LoadgenOptions {
   double churn_share = 0;
   uint64_t churn_period_ms = 1000;
   std::string sids_file;             // the Socket.IO sids of the clients, one a line, at the hold
+  // Long-polling (bench/run.py --polling-share): this share of the clients, spread evenly over the
+  // launch order, speaks Engine.IO HTTP long-polling (http:// or https:// to the same host, path
+  // and query as --url) and stays on it, without upgrading. Their churn reconnections poll too.
+  double polling_share = 0;
 };
+
+// The largest polling response body a client accepts: a GET may batch several messages.
+inline uint64_t max_polling_body_bytes(const LoadgenOptions& o) { return o.max_message_bytes * 8; }
 
 // Whether the client launched as number `index` (0-based) belongs to a share of the clients
 // spread evenly over the launch order: exactly floor(n * share) of the first n are chosen.

@@ -26,6 +26,10 @@ TEST(TargetUrl, PlainAndTlsWithDefaults) {
 
   ASSERT_TRUE(parse_target_url("ws://h:80/custom/path/?token=abc", t, err)) << err;
   EXPECT_EQ(t.request_target, "/custom/path/?EIO=4&transport=websocket&token=abc");
+  EXPECT_EQ(t.polling_target, "/custom/path/?EIO=4&transport=polling&token=abc");
+
+  ASSERT_TRUE(parse_target_url("ws://127.0.0.1:3000/socket.io/", t, err)) << err;
+  EXPECT_EQ(t.polling_target, "/socket.io/?EIO=4&transport=polling");
 }
 
 TEST(TargetUrl, RejectsWhatItCannotUse) {
@@ -111,6 +115,25 @@ TEST(LoadgenOptions, SlowConsumerAndChurnOptions) {
     LoadgenOptions fresh;
     EXPECT_FALSE(parse(bad, fresh, t).ok) << bad[0] << " " << bad[1];
   }
+}
+
+TEST(LoadgenOptions, PollingShare) {
+  LoadgenOptions o;
+  TargetUrl t;
+  EXPECT_DOUBLE_EQ(o.polling_share, 0);
+  auto r = parse({"--polling-share", "0.1", "--churn-share", "0.05", "--max-message", "1000"}, o, t);
+  ASSERT_TRUE(r.ok) << r.text;
+  EXPECT_DOUBLE_EQ(o.polling_share, 0.1);
+  EXPECT_EQ(max_polling_body_bytes(o), 8000u);
+  for (const char* bad : {"-0.1", "1.5", "nan"}) {
+    LoadgenOptions o2;
+    EXPECT_FALSE(parse({"--polling-share", bad}, o2, t).ok) << bad;
+  }
+  // Slow consumers leave a WebSocket unread: not a polling scenario.
+  LoadgenOptions o3;
+  r = parse({"--polling-share", "0.5", "--pause-reading-share", "0.1"}, o3, t);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.text.find("polling"), std::string::npos);
 }
 
 TEST(SelectedByShare, PicksExactlyTheShareSpreadEvenly) {
