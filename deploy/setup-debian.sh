@@ -12,7 +12,7 @@ packages=(
   rapidjson-dev libsimdjson-dev libmsgpack-cxx-dev
   librdkafka-dev libhiredis-dev libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   clang libclang-rt-14-dev
-  redis-server python3
+  redis-server python3 valgrind
   prometheus python3-venv curl
   chromium
 )

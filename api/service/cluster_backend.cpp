@@ -807,19 +807,13 @@ void ClusterBackend::kick(std::string_view sid, std::string_view uid, std::strin
                           std::string_view reason, std::string_view notify_event,
                           bool close_connection, std::string_view trace_id, uint32_t* sockets,
                           bool* found, Done done) {
-  if (close_connection) {
-    // The record contract has no "close the whole Engine.IO connection" command yet.
-    done({grpc::StatusCode::UNIMPLEMENTED,
-          "close_connection is not supported yet: the gateway can only end namespace sockets"});
-    return;
-  }
   const std::string trace = trace_id.empty() ? new_trace_id() : std::string(trace_id);
   const std::string ns(effective_namespace(nsp));
   const std::string why = reason.empty() ? std::string("kicked") : std::string(reason);
   const std::string notify(notify_event);
   const SocketTarget target = sid.empty() ? SocketTarget::user(uid) : SocketTarget::socket(sid);
   target_sessions(sid, uid, ns, false, [this, target, ns, why, notify, trace, sockets, found,
-                                        done](bool ok, std::vector<redis::SessionRecord> list) {
+                                        close_connection, done](bool ok, std::vector<redis::SessionRecord> list) {
     if (!ok) {
       done(unavailable("Redis unreachable"));
       return;
@@ -828,7 +822,8 @@ void ClusterBackend::kick(std::string_view sid, std::string_view uid, std::strin
     if (found != nullptr) *found = !list.empty();
     std::vector<std::string> nodes;
     for (const auto& s : list) nodes.push_back(s.node);
-    resolve_partitions(std::move(nodes), [this, target, ns, why, notify, trace, done](auto targets) {
+    resolve_partitions(std::move(nodes), [this, target, ns, why, notify, trace, close_connection,
+                                          done](auto targets) {
       bool all_sent = true;
       for (const auto& [node, partition] : targets) {
         DownstreamContext ctx{node, partition, trace, wall_ms()};
@@ -840,7 +835,7 @@ void ClusterBackend::kick(std::string_view sid, std::string_view uid, std::strin
                                     : EmitTarget::user(target.key);
           all_sent &= send(make_emit_record(notice, {}, ns, to, {}, false, ctx));
         }
-        all_sent &= send(make_kick_record(ns, target, why, ctx));
+        all_sent &= send(make_kick_record(ns, target, why, ctx, close_connection));
       }
       done(all_sent ? grpc::Status::OK
                     : grpc::Status{grpc::StatusCode::RESOURCE_EXHAUSTED,

@@ -391,9 +391,11 @@ DownstreamRecord make_leave_record(std::string_view nsp, const SocketTarget& tar
 }
 
 DownstreamRecord make_kick_record(std::string_view nsp, const SocketTarget& target,
-                                  std::string_view reason, const DownstreamContext& context) {
+                                  std::string_view reason, const DownstreamContext& context,
+                                  bool close_connection) {
   DownstreamRecord record = start_record(cluster::op::kick, nsp, context);
   add_socket_target(record, target);
+  if (close_connection) record.headers.add(header::close_connection, "1");
   record.value = reason;
   finish_record(record, context);
   return record;

@@ -92,8 +92,10 @@ DownstreamRecord make_join_record(std::string_view nsp, const SocketTarget& targ
 DownstreamRecord make_leave_record(std::string_view nsp, const SocketTarget& target,
                                    std::string_view room, const DownstreamContext& context);
 // value = the reason text. Headers: x-op, x-ns, [x-node], x-sid | x-uid, x-trace-id, x-ts-api.
+// close_connection: x-close = "1", the gateway ends each target's whole connection.
 DownstreamRecord make_kick_record(std::string_view nsp, const SocketTarget& target,
-                                  std::string_view reason, const DownstreamContext& context);
+                                  std::string_view reason, const DownstreamContext& context,
+                                  bool close_connection = false);
 
 // ---------------------------------------------------------------------------------------------
 // Upstream (gateways -> ws-api)

@@ -29,6 +29,7 @@ inline constexpr std::string_view is_volatile = "x-volatile";  // "1" when the m
 inline constexpr std::string_view binary_count = "x-attachments";  // number of binary attachments
 inline constexpr std::string_view trace_id = "x-trace-id";
 inline constexpr std::string_view detail = "x-detail";    // disconnect: the kick's reason text
+inline constexpr std::string_view close_connection = "x-close";  // kick: "1" = the whole connection
 // One timestamp per hop, decimal milliseconds since the Unix epoch.
 inline constexpr std::string_view ts_gateway_in = "x-ts-gateway-in";
 inline constexpr std::string_view ts_api = "x-ts-api";
@@ -78,7 +79,8 @@ inline constexpr std::string_view kick = "kick";
 //          packet text without the Engine.IO "4" (e.g. 2["news",{"n":1}]), or with
 //          x-attachments = N > 0 a MessagePack array [packet_text, bin_1 ... bin_N]
 //   join / leave  x-room plus x-sid or x-uid; empty value
-//   kick   x-sid or x-uid; value = reason text
+//   kick   x-sid or x-uid; value = reason text; x-close = "1": close each target's whole
+//          Engine.IO connection (every namespace socket on it), not only the namespace socket
 inline constexpr int kDefaultDownstreamPartitions = 64;
 
 inline constexpr unsigned kAckIdWorkerShift = 32;

@@ -182,7 +182,10 @@ void GatewayServer::dispatch(std::shared_ptr<const cluster::DownstreamCommand> c
           break;
         case Kind::kick:
           w->for_each_target(cmd->delivery, [&](session::NamespaceSocket& s) {
-            s.owner().disconnect(s, cluster::kick_reason(cmd->reason));
+            if (cmd->close_connection)
+              s.owner().close_connection(cluster::kick_reason(cmd->reason));
+            else
+              s.owner().disconnect(s, cluster::kick_reason(cmd->reason));
           });
           break;
         case Kind::skip:

@@ -227,6 +227,10 @@ bool parse_downstream(std::span<const kafka::Header> headers, std::string_view v
     return true;
   }
   if (op == op::kick) {
+    if (const auto* close = find(headers, header::close_connection)) {
+      if (close->value != "1" && close->value != "0") return fail("bad x-close");
+      out.close_connection = close->value == "1";
+    }
     out.reason = value;
     out.kind = DownstreamCommand::Kind::kick;
     return true;

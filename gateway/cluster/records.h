@@ -60,6 +60,7 @@ struct DownstreamCommand {
   session::Delivery delivery;
   std::string room;    // join / leave
   std::string reason;  // kick
+  bool close_connection = false;  // kick: x-close = "1"
   int64_t ts_api_ms = 0;  // x-ts-api (when ws-api sent it), 0 when absent
 };
 

@@ -104,10 +104,17 @@ void Worker::for_each_target(const session::Delivery& d,
   };
   auto visit = [&](const session::LocalIndex::Members* members) {
     if (!members) return;
-    // Copy: fn can close a session (e.g. slow consumer), which edits the member set.
-    std::vector<session::NamespaceSocket*> targets(members->begin(), members->end());
-    for (auto* s : targets)
+    // Copy: fn can close a session (slow consumer, kick), which edits the member set and
+    // destroys the session's sockets — possibly others on this list (the connection's other
+    // namespaces): once anything was removed, each pointer is checked again by its id.
+    std::vector<std::pair<session::NamespaceSocket*, uint64_t>> targets;
+    targets.reserve(members->size());
+    for (auto* s : *members) targets.emplace_back(s, s->id());
+    const uint64_t removals = local_index_.removals();
+    for (auto [s, id] : targets) {
+      if (local_index_.removals() != removals && local_index_.find_socket(id) != s) continue;
       if (selected(s)) fn(*s);
+    }
   };
   switch (d.target) {
     case Target::room:

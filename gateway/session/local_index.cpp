@@ -10,6 +10,7 @@ void LocalIndex::add_socket(NamespaceSocket* s) {
 }
 
 void LocalIndex::remove_socket(NamespaceSocket* s) {
+  ++removals_;
   by_id_.erase(s->id());
   if (s->user_id().empty()) return;
   auto it = by_user_.find(s->user_id());

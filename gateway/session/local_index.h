@@ -24,6 +24,9 @@ class LocalIndex {
   NamespaceSocket* find_socket(uint64_t socket_id) const;
   const Members* user_sockets(std::string_view user_id) const;
   size_t socket_count() const { return by_id_.size(); }
+  // How many sockets were ever removed: a caller holding pointers across calls that may close
+  // sockets checks them again (find_socket) once this has moved.
+  uint64_t removals() const { return removals_; }
 
   // Rooms. join returns false when the socket was already a member.
   bool join(std::string_view nsp, std::string_view room, NamespaceSocket* s);
@@ -37,6 +40,7 @@ class LocalIndex {
   std::unordered_map<uint64_t, NamespaceSocket*> by_id_;
   std::unordered_map<std::string, Members> by_user_;
   std::unordered_map<std::string, Members> rooms_;
+  uint64_t removals_ = 0;
 };
 
 }  // namespace wsgw::session

@@ -211,6 +211,11 @@ bool SocketIoSession::authenticate(std::string_view auth_json, std::string& user
   return true;
 }
 
+void SocketIoSession::close_connection(std::string_view reason) {
+  while (!sockets_.empty()) disconnect(*sockets_.back(), reason);
+  engine_->close(Disconnect::kicked);
+}
+
 void SocketIoSession::confirm(NamespaceSocket& s) {
   if (s.confirmed_) return;
   s.confirmed_ = true;

@@ -103,6 +103,10 @@ class SocketIoSession final : public SessionHandler {
   NamespaceSocket* find(std::string_view nsp);
   // Server-side disconnect of one namespace socket (sends DISCONNECT to the client).
   void disconnect(NamespaceSocket& s, std::string_view reason);
+  // Server-side close of the whole connection (socket.disconnect(true)): every namespace socket
+  // is disconnected with `reason` (the client gets DISCONNECT for each), then the Engine.IO
+  // session closes as kicked.
+  void close_connection(std::string_view reason);
   // Sends the CONNECT answer of a socket created unconfirmed (no-op when already confirmed).
   void confirm(NamespaceSocket& s);
 

@@ -6,7 +6,7 @@
 // that a node without targets was not sent a single record.
 import { after, before, describe, it } from 'node:test';
 import {
-  apiClient, assert, connectClient, grpc, metricSum, nextEvent, record, SASL_OPTIONS, sleep, startApi,
+  apiClient, assert, connectClient, grpc, Manager, metricSum, nextEvent, record, SASL_OPTIONS, sleep, startApi,
   startGateway, startInfra, summarize, until, waitDownstreamLive,
 } from './lib/cluster.mjs';
 import { nowSeconds, signJwt } from '../interop/lib/jwt.mjs';
@@ -420,6 +420,25 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
       assert.ok(bystander.connected, 'the user\'s other socket stays connected');
       await until('the socket gone from the registry', async () =>
         !(await api.DisconnectSocket({ sid, reason: 'again' })).found, 5000);
+    });
+
+    it('close_connection: the whole connection ends, every namespace socket on it', async () => {
+      const manager = new Manager(gwB.url, { reconnection: false, transports: ['websocket'] });
+      const auth = { token: token('kick-dave') };
+      const main = record(manager.socket('/', { auth }));
+      const docs = record(manager.socket('/docs', { auth }));
+      await Promise.all([nextEvent(main, 'connect'), nextEvent(docs, 'connect')]);
+      const bystander = await client(gwB, 'kick-dave');
+      await registered('kick-dave', 2);  // ListUserSockets lists namespace "/": main and bystander
+      const reasons = Promise.all([nextEvent(main, 'disconnect'), nextEvent(docs, 'disconnect')]);
+      const res = await api.DisconnectSocket({ sid: main.id, reason: 'session revoked', close_connection: true });
+      assert.equal(res.found, true);
+      assert.deepEqual((await reasons).map((r) => r[0]), ['io server disconnect', 'io server disconnect'],
+        'the other namespace on the same connection ends too');
+      await until('the connection closed', () => manager.engine?.readyState !== 'open', 5000, 20);
+      await registered('kick-dave', 1);
+      assert.ok(bystander.connected, 'the user\'s other connection stays');
+      manager._close?.();
     });
 
     it('DisconnectUser: every socket of the user on both nodes, nobody else', async () => {

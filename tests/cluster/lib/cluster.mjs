@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
-import { io } from '../../interop/node_modules/socket.io-client/build/esm-debug/index.js';
+import { io, Manager } from '../../interop/node_modules/socket.io-client/build/esm-debug/index.js';
 
 export { grpc };
 export const CLUSTER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -359,3 +359,5 @@ export function nextEvent(emitter, event, ms = 10000) {
 }
 
 export { assert };
+/** socket.io-client's Manager: several namespace sockets on one connection. */
+export { Manager };

@@ -196,6 +196,16 @@ TEST(KickRecord, CarriesTheReasonAsValue) {
                                                  {"x-trace-id", ""},
                                                  {"x-ts-api", "0"}}));
   EXPECT_EQ(by_uid.value, "");
+
+  const DownstreamRecord closing =
+      make_kick_record("/", SocketTarget::socket("s1"), "", on_node("gw-1", 1), true);
+  EXPECT_EQ(list_of(closing.headers), (HeaderList{{"x-op", "kick"},
+                                                  {"x-ns", "/"},
+                                                  {"x-node", "gw-1"},
+                                                  {"x-sid", "s1"},
+                                                  {"x-close", "1"},
+                                                  {"x-trace-id", "trace-1"},
+                                                  {"x-ts-api", "1700000000123"}}));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -171,6 +171,13 @@ TEST(DownstreamRecords, JoinLeaveKick) {
   ASSERT_TRUE(parse_downstream(kick, "spam", "gw", c, err)) << err;
   EXPECT_EQ(c.kind, DownstreamCommand::Kind::kick);
   EXPECT_EQ(c.reason, "spam");
+  EXPECT_FALSE(c.close_connection);
+  kick.push_back({header::close_connection, "1"});
+  DownstreamCommand closing;
+  ASSERT_TRUE(parse_downstream(kick, "spam", "gw", closing, err)) << err;
+  EXPECT_TRUE(closing.close_connection);
+  kick.back() = {header::close_connection, "yes"};
+  EXPECT_FALSE(parse_downstream(kick, "spam", "gw", closing, err)) << "x-close is 0 or 1";
 }
 
 TEST(DownstreamRecords, TimestampHeaders) {

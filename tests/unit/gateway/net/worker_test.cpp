@@ -108,6 +108,30 @@ TEST_F(WorkerDeliveryTest, BroadcastsQueuedBackToBackLeaveInOneWritePerSocket) {
   EXPECT_EQ(b.flushes - b0, 1);
 }
 
+TEST_F(WorkerDeliveryTest, ClosingAConnectionMidVisitSkipsItsOtherNamespaceSockets) {
+  // alice has 8 connections, each with "/" and "/b". Closing the connection of a "/" socket
+  // destroys that connection's "/b" socket, which the visit may still hold (the user's set has
+  // no order): it must be skipped, not touched (valgrind/ASan see the difference).
+  constexpr size_t kConnections = 8;
+  for (size_t i = 0; i < kConnections; ++i) {
+    auto& link = client("alice");
+    sessions[i]->ws_text(link, "40/b,");
+    link.sent.clear();
+  }
+  ASSERT_EQ(worker->local_index()->socket_count(), 2 * kConnections);
+  std::vector<std::string> seen;
+  Delivery d = make(Delivery::Target::user, "alice");
+  worker->for_each_target(d, [&](session::NamespaceSocket& s) {
+    seen.push_back(s.nsp());
+    s.owner().close_connection("kicked");
+  });
+  EXPECT_EQ(seen, std::vector<std::string>(kConnections, "/"));
+  for (auto* s : sessions) EXPECT_TRUE(s->closed());
+  EXPECT_EQ(worker->local_index()->socket_count(), 0u);
+  EXPECT_EQ(links[0]->sent, (std::vector<std::string>{"41/b,", "41"}))
+      << "a DISCONNECT for each namespace of the closed connection";
+}
+
 TEST_F(WorkerDeliveryTest, RoomUserSocketAndExcept) {
   auto& a = client("alice");
   auto& a2 = client("alice");
