@@ -20,8 +20,8 @@ void declare_options(config::OptionSet& o, ApiConfig& c) {
       .secret();
   o.add("kafka-brokers", "Kafka bootstrap brokers, comma-separated host:port", c.kafka_brokers);
   o.add_repeated("kafka-option",
-        "a librdkafka property KEY=VALUE for every Kafka client (repeatable; e.g. "
-        "security.protocol=SASL_SSL, sasl.username=...)",
+        "a librdkafka property KEY=VALUE for every Kafka client (repeatable; one per line in the "
+        "environment variable; e.g. security.protocol=SASL_SSL, sasl.username=...)",
         c.kafka_options)
       .secret();
   o.add("node-name",

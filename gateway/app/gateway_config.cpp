@@ -58,8 +58,8 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
                     c.shutdown_grace_ms);
   o.add("kafka-brokers", "cluster mode: Kafka bootstrap servers (host:port,...)", c.kafka_brokers);
   o.add_repeated("kafka-option",
-        "cluster mode: a librdkafka property KEY=VALUE for every Kafka client (repeatable; e.g. "
-        "security.protocol=SASL_SSL, sasl.username=...)",
+        "cluster mode: a librdkafka property KEY=VALUE for every Kafka client (repeatable; one per "
+        "line in the environment variable; e.g. security.protocol=SASL_SSL, sasl.username=...)",
         c.kafka_options)
       .secret();
   o.add("redis", "cluster mode: redis://HOST:PORT for sessions, worker-id leases, node bus",

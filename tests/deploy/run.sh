@@ -144,6 +144,13 @@ check "$obs/k8s-scrape-config.yaml and prometheus-adapter-rules.yaml parse as YA
   "$py" -c 'import sys, yaml; assert all(isinstance(yaml.safe_load(open(f)), list) for f in sys.argv[1:])' \
   $obs/k8s-scrape-config.yaml $obs/prometheus-adapter-rules.yaml
 
+# --- docs ------------------------------------------------------------------------------------
+check "docs/configuration.md quotes the daemons' current --help" \
+  python3 $here/check_config_docs.py docs/configuration.md "ws-gateway=$gateway_bin" "ws-api=$api_bin"
+sed 's/--kafka-option <item, repeatable>/--kafka-option <list>/' docs/configuration.md >"$work/stale-config.md"
+refute "a configuration reference with a stale option line is rejected" \
+  python3 $here/check_config_docs.py "$work/stale-config.md" "ws-gateway=$gateway_bin"
+
 # --- live: a real cluster, its probes, traffic, a real Prometheus ------------------------------
 if [ -x "$gateway_bin" ] && [ -x "$api_bin" ] && [ -x "$kafka_bin" ]; then
   "$py" $here/live_check.py --root "$root" --rendered "$work/production.yaml" \
