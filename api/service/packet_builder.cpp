@@ -1,8 +1,8 @@
 #include "api/service/packet_builder.h"
 
 #include "api/service/validate.h"
-#include "gateway/socketio/json.h"
-#include "gateway/socketio/packet.h"
+#include "common/socketio/json.h"
+#include "common/socketio/packet.h"
 #include "wsgw/v1/api.pb.h"
 
 namespace wsgw::api {

@@ -11,7 +11,7 @@
 #include "common/cluster/contract.h"
 #include "common/kafka/message.h"
 #include "gateway/session/disconnect.h"
-#include "gateway/socketio/json.h"
+#include "common/socketio/json.h"
 #include "wsgw/v1/api.pb.h"
 
 namespace wsgw::api {

@@ -3,9 +3,9 @@
 #include <string>
 
 #include "common/codec/utf8.h"
-#include "gateway/socketio/binary.h"
-#include "gateway/socketio/json.h"
-#include "gateway/socketio/packet.h"
+#include "common/socketio/binary.h"
+#include "common/socketio/json.h"
+#include "common/socketio/packet.h"
 #include "wsgw/v1/api.pb.h"
 
 namespace wsgw::api {

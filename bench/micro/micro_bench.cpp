@@ -19,7 +19,7 @@
 #include "gateway/engineio/codec.h"
 #include "gateway/session/send_queue.h"
 #include "gateway/session/wire.h"
-#include "gateway/socketio/packet.h"
+#include "common/socketio/packet.h"
 #include "gateway/websocket/frame.h"
 
 namespace {

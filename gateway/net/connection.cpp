@@ -19,8 +19,8 @@
 #include "gateway/net/worker.h"
 #include "gateway/session/gateway_metrics.h"
 #include "gateway/session/socketio_session.h"
-#include "gateway/socketio/json.h"
-#include "gateway/socketio/packet.h"
+#include "common/socketio/json.h"
+#include "common/socketio/packet.h"
 #include "gateway/websocket/handshake.h"
 
 namespace wsgw::net {

@@ -7,7 +7,7 @@
 
 #include "gateway/session/gateway_metrics.h"
 #include "gateway/session/local_index.h"
-#include "gateway/socketio/json.h"
+#include "common/socketio/json.h"
 
 namespace wsgw::session {
 namespace {

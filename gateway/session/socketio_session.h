@@ -12,8 +12,8 @@
 #include "common/auth/jwt.h"
 #include "common/util/snowflake.h"
 #include "gateway/session/engine_session.h"
-#include "gateway/socketio/binary.h"
-#include "gateway/socketio/packet.h"
+#include "common/socketio/binary.h"
+#include "common/socketio/packet.h"
 
 namespace wsgw::session {
 

@@ -12,7 +12,7 @@
 
 #include "api/service/packet_builder.h"
 #include "api/service/validate.h"
-#include "gateway/socketio/packet.h"
+#include "common/socketio/packet.h"
 #include "wsgw/v1/api.pb.h"
 
 namespace {

@@ -1,4 +1,4 @@
-// libFuzzer target for the Socket.IO codec (gateway/socketio). Checks, on arbitrary bytes:
+// libFuzzer target for the Socket.IO codec (common/socketio). Checks, on arbitrary bytes:
 //  - decode() with both protocol versions never crashes;
 //  - every packet decode() accepts re-encodes to text that decodes to an equal packet, and
 //    encode() is canonical (encoding that again gives the same bytes);
@@ -14,8 +14,8 @@
 #include <string_view>
 
 #include "common/codec/utf8.h"
-#include "gateway/socketio/binary.h"
-#include "gateway/socketio/packet.h"
+#include "common/socketio/binary.h"
+#include "common/socketio/packet.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "api/service/validate.h"
-#include "gateway/socketio/packet.h"
+#include "common/socketio/packet.h"
 #include "wsgw/v1/api.pb.h"
 
 namespace wsgw::api {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "gateway/socketio/binary.h"
+#include "common/socketio/binary.h"
 
 namespace wsgw::sio {
 namespace {

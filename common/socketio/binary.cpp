@@ -1,10 +1,10 @@
-#include "gateway/socketio/binary.h"
+#include "common/socketio/binary.h"
 
 #include <algorithm>
 #include <optional>
 #include <utility>
 
-#include "gateway/socketio/json_sax.h"
+#include "common/socketio/json_sax.h"
 
 namespace wsgw::sio {
 namespace {

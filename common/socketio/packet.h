@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "gateway/socketio/json.h"
+#include "common/socketio/json.h"
 
 namespace wsgw::sio {
 
@@ -121,4 +121,4 @@ std::string encode_disconnect(std::string_view nsp);
 }  // namespace wsgw::sio
 
 // decode() starts binary packets that BinaryAssembler completes; one include gives both.
-#include "gateway/socketio/binary.h"
+#include "common/socketio/binary.h"

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/socketio/packet.h"
+#include "common/socketio/packet.h"
 
 namespace wsgw::sio {
 namespace {

@@ -1,10 +1,10 @@
-#include "gateway/socketio/json.h"
+#include "common/socketio/json.h"
 
 #include <algorithm>
 #include <cstdint>
 
 #include "common/codec/utf8.h"
-#include "gateway/socketio/json_sax.h"
+#include "common/socketio/json_sax.h"
 
 namespace wsgw::sio {
 namespace {

@@ -1,11 +1,11 @@
-#include "gateway/socketio/packet.h"
+#include "common/socketio/packet.h"
 
 #include <array>
 #include <charconv>
 #include <limits>
 
 #include "common/codec/utf8.h"
-#include "gateway/socketio/json_sax.h"
+#include "common/socketio/json_sax.h"
 
 namespace wsgw::sio {
 namespace {

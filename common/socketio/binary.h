@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/socketio/packet.h"
+#include "common/socketio/packet.h"
 
 namespace wsgw::sio {
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "gateway/socketio/packet.h"
+#include "common/socketio/packet.h"
 
 namespace wsgw::sio {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "gateway/socketio/json.h"
+#include "common/socketio/json.h"
 
 namespace wsgw::sio {
 namespace {
