@@ -352,6 +352,13 @@ EventView parse_event_message(std::string_view message) {
   return v;
 }
 
+std::string make_receipt_message(std::string_view nsp, std::string_view receipt,
+                                 std::string_view event_args) {
+  uint64_t ts = 0;
+  const std::string args = event_timestamp_us(event_args, ts) ? "{\"ts\":" + std::to_string(ts) + "}" : "{}";
+  return make_event_message(nsp, receipt, args);
+}
+
 bool event_timestamp_us(std::string_view args, uint64_t& out) {
   constexpr std::string_view kFastPrefix = ",{\"ts\":";
   if (args.starts_with(kFastPrefix) && args.size() > kFastPrefix.size() &&

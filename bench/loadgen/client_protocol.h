@@ -180,6 +180,11 @@ EventView parse_event_message(std::string_view message);
 // without scanning the rest). False when there is none.
 bool event_timestamp_us(std::string_view args, uint64_t& out);
 
+// The receipt for a tracked event (both transports): `receipt` on namespace `nsp` with the
+// event's {"ts":N} when it had one, {} otherwise.
+std::string make_receipt_message(std::string_view nsp, std::string_view receipt,
+                                 std::string_view event_args);
+
 // The Engine.IO text message of a Socket.IO EVENT `name` with the raw JSON `args_json`
 // (one argument; empty = none) on namespace `nsp`: 42["name",args] or 42/nsp,["name",args].
 std::string make_event_message(std::string_view nsp, std::string_view name, std::string_view args_json);

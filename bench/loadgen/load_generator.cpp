@@ -513,11 +513,10 @@ class Client final : public ClientBase {
     if (!ev.ok || ev.name != owner_.opts.track_event) return;
     owner_.on_delivery(ev, *this);
     if (!owner_.opts.receipt_event.empty() && phase == Phase::established) {
-      uint64_t ts = 0;
-      std::string args = event_timestamp_us(ev.args, ts) ? "{\"ts\":" + std::to_string(ts) + "}" : "{}";
       std::string frame;
       append_client_frame(frame, WsOpcode::text,
-                          make_event_message(owner_.opts.nsp, owner_.opts.receipt_event, args), mask_key());
+                          make_receipt_message(owner_.opts.nsp, owner_.opts.receipt_event, ev.args),
+                          mask_key());
       queue_write(frame);
       ++owner_.report.receipts_sent;
     }

@@ -244,9 +244,7 @@ class PollingClient final : public ClientBase {
     if (!ev.ok || ev.name != owner_.opts.track_event) return;
     owner_.on_delivery(ev, *this);
     if (!owner_.opts.receipt_event.empty() && phase == Phase::established) {
-      uint64_t ts = 0;
-      std::string args = event_timestamp_us(ev.args, ts) ? "{\"ts\":" + std::to_string(ts) + "}" : "{}";
-      queue_post(make_event_message(owner_.opts.nsp, owner_.opts.receipt_event, args));
+      queue_post(make_receipt_message(owner_.opts.nsp, owner_.opts.receipt_event, ev.args));
       ++owner_.report.receipts_sent;
     }
   }

@@ -60,6 +60,11 @@ TEST(EventTimestamp, FastPathAndAnywhereInTheFirstObject) {
   EXPECT_EQ(ts, 99u);
 }
 
+TEST(Receipt, CarriesTheEventsTimestampOrNothing) {
+  EXPECT_EQ(make_receipt_message("/", "receipt", R"(,{"ts":42,"pad":"x"})"), R"(42["receipt",{"ts":42}])");
+  EXPECT_EQ(make_receipt_message("/chat", "receipt", ",1"), R"(42/chat,["receipt",{}])");
+}
+
 TEST(EventTimestamp, MissingNegativeOrOverflowingIsNoTimestamp) {
   uint64_t ts = 5;
   for (const char* bad : {"", ",1", ",\"ts\"", R"(,{"ts":-1})", R"(,{"ts":"1"})", R"(,{"ts":})",
