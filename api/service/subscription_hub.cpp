@@ -15,6 +15,7 @@
 
 #include "api/service/glob.h"
 #include "api/service/records.h"
+#include "common/cluster/stage_latency.h"
 #include "common/kafka/consumer.h"
 #include "common/kafka/message.h"
 #include "common/metrics/registry.h"
@@ -111,13 +112,6 @@ grpc::Status shutting_down() {
 }
 
 }  // namespace
-
-metrics::Family<metrics::Histogram>& stage_latency_histogram(metrics::Registry& registry) {
-  return registry.histogram(
-      "wsgw_stage_latency_seconds",
-      "Latency of one hop of a record's path, from the hop timestamps in its Kafka headers", {"stage"},
-      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10});
-}
 
 // ---------------------------------------------------------------------------------------------
 // One Subscribe call. gRPC owns the reactor until OnDone; the hub's group threads hold
@@ -299,7 +293,7 @@ struct SubscriptionHub::Impl : std::enable_shared_from_this<SubscriptionHub::Imp
     malformed = &registry->counter("wsgw_api_upstream_malformed_total",
                                    "Upstream records ws-api could not read (counted per group consumer)")
                      .with({});
-    gateway_to_api = &stage_latency_histogram(*registry).with({"gateway_to_api"});
+    gateway_to_api = &cluster::stage_latency(*registry, "gateway_to_api");
   }
 
   grpc::ServerWriteReactor<v1::ClientEvent>* subscribe(const v1::SubscribeRequest& request);

@@ -64,10 +64,6 @@ class Family;
 
 namespace wsgw::api {
 
-// The one registration of the per-hop latency family (name, help, label "stage", buckets), so
-// every component that observes a stage shares it; the registry refuses a second layout.
-metrics::Family<metrics::Histogram>& stage_latency_histogram(metrics::Registry& registry);
-
 struct SubscriptionHubOptions {
   std::string brokers;   // Kafka bootstrap servers
   std::string api_node;  // this replica's name: SubscriptionStarted.api_node, subscription ids

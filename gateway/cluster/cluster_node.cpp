@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/cluster/contract.h"
+#include "common/cluster/stage_latency.h"
 #include "common/kafka/admin.h"
 #include "common/redis/keys.h"
 #include "common/util/snowflake.h"
@@ -72,16 +73,8 @@ ClusterNode::ClusterNode(ClusterOptions options, metrics::Registry& r)
                                       "Downstream records that could not be read").with({})),
       redis_drops_(r.counter("wsgw_redis_drops_total",
                              "Registry writes dropped: the Redis command queue was full").with({})),
-      api_to_gateway_latency_(
-          r.histogram("wsgw_stage_latency_seconds",
-                      "Latency of one hop of a message, from the timestamp headers",
-                      {"stage"}, metrics::exponential_buckets(0.0005, 2, 16))
-              .with({"api_to_gateway"})),
-      api_to_socket_latency_(
-          r.histogram("wsgw_stage_latency_seconds",
-                      "Latency of one hop of a message, from the timestamp headers",
-                      {"stage"}, metrics::exponential_buckets(0.0005, 2, 16))
-              .with({"api_to_socket"})),
+      api_to_gateway_latency_(stage_latency(r, "api_to_gateway")),
+      api_to_socket_latency_(stage_latency(r, "api_to_socket")),
       liveness_flushes_(r.counter("wsgw_liveness_flushes_total",
                                   "Batched last-seen flushes of this node's sessions").with({})),
       liveness_sessions_(r.counter("wsgw_liveness_flushed_sessions_total",
