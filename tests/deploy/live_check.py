@@ -209,6 +209,21 @@ def check_query(base, expr, exported):
     return True, "data", f"{len(result)} series, " + ", ".join(f"{v:.4g}" for v in values[:4])
 
 
+def undocumented_metrics(exported, doc):
+    """wsgw_* family names (histogram series folded into their family) that the doc never names
+    as `name` or `name{...}`."""
+    families = set()
+    for name in exported:
+        if not name.startswith("wsgw_"):
+            continue
+        for suffix in ("_bucket", "_sum", "_count"):
+            if name.endswith(suffix) and f"`{name[:-len(suffix)]}" in doc:
+                name = name[:-len(suffix)]
+                break
+        families.add(name)
+    return sorted(n for n in families if f"`{n}`" not in doc and f"`{n}{{" not in doc)
+
+
 def split_top_level(expr, words=("and", "or", "unless")):
     """Splits a PromQL expression at top-level set operators (outside parentheses/braces)."""
     parts, depth, start, i = [], 0, 0, 0
@@ -495,6 +510,15 @@ def run(a, root, work, state):
     report(all(math.isfinite(seen.get(s, math.nan)) for s in STAGES),
            "dashboard 'Per-stage latency p99' shows every stage: " + ", ".join(STAGES),
            ", ".join(f"{s}={v * 1000:.1f} ms" for s, v in sorted(seen.items())))
+
+    # --- every exported wsgw metric is in docs/metrics.md ---------------------------------------
+    metrics_doc = (root / "docs/metrics.md").read_text()
+    undocumented = undocumented_metrics(exported, metrics_doc)
+    report(exported and not undocumented,
+           f"docs/metrics.md lists every wsgw_* metric the daemons exported ({len(exported)} names scraped)",
+           "missing: " + ", ".join(undocumented))
+    report(undocumented_metrics({"wsgw_no_such_metric_total", "wsgw_api_requests_total"}, metrics_doc)
+           == ["wsgw_no_such_metric_total"], "negative: an undocumented metric is reported")
 
     # --- every alert: evaluated, its signals present, none pending or firing ----------------------
     status, body = http_get(f"{base}/api/v1/rules")
