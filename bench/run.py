@@ -1461,6 +1461,23 @@ def micro_markdown(m: dict) -> list[str]:
     return lines
 
 
+def write_csv(report: dict, path: Path) -> None:
+    """Every scalar of every result row, long format (scenario, subject, metric, value), for
+    spreadsheets and for comparing runs; nested values (histograms, timelines) stay in the JSON."""
+    import csv
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["scenario", "subject", "metric", "value"])
+        for scenario, rows in report.get("results", {}).items():
+            for row in rows if isinstance(rows, list) else [rows]:
+                if not isinstance(row, dict):
+                    continue
+                subject = row.get("config") or row.get("server") or row.get("name") or row.get("scenario") or "-"
+                for metric, value in row.items():
+                    if isinstance(value, (int, float, str, bool)) and metric not in ("config", "server"):
+                        w.writerow([scenario, subject, metric, value])
+
+
 def draw_charts(report: dict, out_dir: Path) -> list[str]:
     import matplotlib  # optional: pip install --user -r bench/requirements.txt
     matplotlib.use("Agg")
@@ -1672,6 +1689,7 @@ def main() -> int:
             report["charts_error"] = f"matplotlib is not installed ({e}); pip install --user -r bench/requirements.txt"
             bl.log(report["charts_error"])
     (out_dir / "summary.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_csv(report, out_dir / "summary.csv")
     (out_dir / "summary.md").write_text(markdown(report))
     print(markdown(report))
     print(f"results: {out_dir}/summary.json, summary.md" + (", " + ", ".join(report.get("charts", []))
