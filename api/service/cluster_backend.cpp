@@ -739,17 +739,17 @@ void ClusterBackend::answer_ack(const v1::AnswerAckRequest& request, Done done) 
 void ClusterBackend::membership(bool join, std::string_view sid, std::string_view uid,
                                 std::string_view nsp,
                                 const google::protobuf::RepeatedPtrField<std::string>& rooms,
-                                std::string_view trace_id, uint32_t* sockets, Done done) {
+                                std::string_view trace_id, Matched matched, Done done) {
   const std::string trace = trace_id.empty() ? new_trace_id() : std::string(trace_id);
   const std::string ns(effective_namespace(nsp));
   const SocketTarget target = sid.empty() ? SocketTarget::user(uid) : SocketTarget::socket(sid);
-  target_sessions(sid, uid, ns, false, [this, join, target, ns, &rooms, trace, sockets, done](
+  target_sessions(sid, uid, ns, false, [this, join, target, ns, &rooms, trace, matched, done](
                                            bool ok, std::vector<redis::SessionRecord> found) {
     if (!ok) {
       done(unavailable("Redis unreachable"));
       return;
     }
-    *sockets = static_cast<uint32_t>(found.size());
+    matched(found.size());
     std::vector<std::string> nodes;
     for (const auto& s : found) {
       nodes.push_back(s.node);
@@ -783,43 +783,34 @@ void ClusterBackend::membership(bool join, std::string_view sid, std::string_vie
 
 void ClusterBackend::join_room(const v1::JoinRoomRequest& request, v1::JoinRoomResponse& response,
                                Done done) {
-  auto* sockets = new uint32_t(0);
   membership(true, request.sid(), request.uid(), request.namespace_(), request.rooms(),
-             request.trace_id(), sockets, [&response, sockets, done](grpc::Status s) {
-               response.set_sockets(*sockets);
-               delete sockets;
-               done(std::move(s));
-             });
+             request.trace_id(),
+             [&response](size_t n) { response.set_sockets(static_cast<uint32_t>(n)); }, done);
 }
 
 void ClusterBackend::leave_room(const v1::LeaveRoomRequest& request,
                                 v1::LeaveRoomResponse& response, Done done) {
-  auto* sockets = new uint32_t(0);
   membership(false, request.sid(), request.uid(), request.namespace_(), request.rooms(),
-             request.trace_id(), sockets, [&response, sockets, done](grpc::Status s) {
-               response.set_sockets(*sockets);
-               delete sockets;
-               done(std::move(s));
-             });
+             request.trace_id(),
+             [&response](size_t n) { response.set_sockets(static_cast<uint32_t>(n)); }, done);
 }
 
 void ClusterBackend::kick(std::string_view sid, std::string_view uid, std::string_view nsp,
                           std::string_view reason, std::string_view notify_event,
-                          bool close_connection, std::string_view trace_id, uint32_t* sockets,
-                          bool* found, Done done) {
+                          bool close_connection, std::string_view trace_id, Matched matched,
+                          Done done) {
   const std::string trace = trace_id.empty() ? new_trace_id() : std::string(trace_id);
   const std::string ns(effective_namespace(nsp));
   const std::string why = reason.empty() ? std::string("kicked") : std::string(reason);
   const std::string notify(notify_event);
   const SocketTarget target = sid.empty() ? SocketTarget::user(uid) : SocketTarget::socket(sid);
-  target_sessions(sid, uid, ns, false, [this, target, ns, why, notify, trace, sockets, found,
+  target_sessions(sid, uid, ns, false, [this, target, ns, why, notify, trace, matched,
                                         close_connection, done](bool ok, std::vector<redis::SessionRecord> list) {
     if (!ok) {
       done(unavailable("Redis unreachable"));
       return;
     }
-    if (sockets != nullptr) *sockets = static_cast<uint32_t>(list.size());
-    if (found != nullptr) *found = !list.empty();
+    matched(list.size());
     std::vector<std::string> nodes;
     for (const auto& s : list) nodes.push_back(s.node);
     resolve_partitions(std::move(nodes), [this, target, ns, why, notify, trace, close_connection,
@@ -846,12 +837,10 @@ void ClusterBackend::kick(std::string_view sid, std::string_view uid, std::strin
 
 void ClusterBackend::disconnect_socket(const v1::DisconnectSocketRequest& request,
                                        v1::DisconnectSocketResponse& response, Done done) {
-  auto* found = new bool(false);
   // The socket's namespace is whatever it was registered with; read it first.
-  fetch_sessions({request.sid()}, [this, &request, &response, found, done](
+  fetch_sessions({request.sid()}, [this, &request, &response, done](
                                       bool ok, std::vector<redis::SessionRecord> list) {
     if (!ok || list.empty()) {
-      delete found;
       if (!ok) {
         done(unavailable("Redis unreachable"));
       } else {
@@ -861,25 +850,16 @@ void ClusterBackend::disconnect_socket(const v1::DisconnectSocketRequest& reques
       return;
     }
     kick(request.sid(), "", list.front().nsp, request.reason(), request.notify_event(),
-         request.close_connection(), request.trace_id(), nullptr, found,
-         [&response, found, done](grpc::Status s) {
-           response.set_found(*found);
-           delete found;
-           done(std::move(s));
-         });
+         request.close_connection(), request.trace_id(),
+         [&response](size_t n) { response.set_found(n > 0); }, done);
   });
 }
 
 void ClusterBackend::disconnect_user(const v1::DisconnectUserRequest& request,
                                      v1::DisconnectUserResponse& response, Done done) {
-  auto* sockets = new uint32_t(0);
   kick("", request.uid(), request.namespace_(), request.reason(), request.notify_event(),
-       request.close_connection(), request.trace_id(), sockets, nullptr,
-       [&response, sockets, done](grpc::Status s) {
-         response.set_sockets(*sockets);
-         delete sockets;
-         done(std::move(s));
-       });
+       request.close_connection(), request.trace_id(),
+       [&response](size_t n) { response.set_sockets(static_cast<uint32_t>(n)); }, done);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -135,12 +135,15 @@ class ClusterBackend {
   bool send(const DownstreamRecord& record);  // false: the producer refused it (counted)
   void fetch_sessions(std::vector<std::string> sids, SessionsCallback done);
   // Join/leave for a socket or a user's sockets in a namespace.
+  // `matched` learns how many sockets the request concerns (before `done`, and only when
+  // Redis answered); the RPC puts it into its response.
+  using Matched = std::function<void(size_t sockets)>;
   void membership(bool join, std::string_view sid, std::string_view uid, std::string_view nsp,
                   const google::protobuf::RepeatedPtrField<std::string>& rooms,
-                  std::string_view trace_id, uint32_t* sockets, Done done);
+                  std::string_view trace_id, Matched matched, Done done);
   void kick(std::string_view sid, std::string_view uid, std::string_view nsp,
             std::string_view reason, std::string_view notify_event, bool close_connection,
-            std::string_view trace_id, uint32_t* sockets, bool* found, Done done);
+            std::string_view trace_id, Matched matched, Done done);
   // The sessions a request about `sid` or `uid` in `nsp` concerns.
   void target_sessions(std::string_view sid, std::string_view uid, std::string_view nsp,
                        bool all_namespaces, SessionsCallback done);

@@ -369,11 +369,12 @@ void ClusterNode::start_liveness_flush() {
   g->waiting = hooks_.worker_count;
   g->started = steady::now();
   gather_ = g;
-  hooks_.post_to_workers([this, g](session::SessionHost& host) {
-    auto& ws = worker_sockets(host);
+  hooks_.post_to_workers([g](session::SessionHost& host) {
     std::lock_guard lock(g->mutex);
-    g->ids.reserve(g->ids.size() + ws.connected_at.size());
-    for (const auto& [id, at] : ws.connected_at) g->ids.push_back(id);
+    if (const session::LocalIndex* index = host.local_index()) {
+      g->ids.reserve(g->ids.size() + index->socket_count());
+      index->for_each_socket([&](const session::NamespaceSocket& s) { g->ids.push_back(s.id()); });
+    }
     --g->waiting;
   });
 }
@@ -418,25 +419,26 @@ void ClusterNode::reregister_step(session::SessionHost& host, const std::shared_
   // On the worker's thread, so each registration is queued before any later unregister of the
   // same socket (which this thread also issues): a socket gone meanwhile is never resurrected.
   auto& ws = worker_sockets(host);
+  session::LocalIndex* index = host.local_index();
   if (ws.rereg_generation != r->generation) {
     ws.rereg_generation = r->generation;
     ws.rereg_ids.clear();
-    ws.rereg_ids.reserve(ws.connected_at.size());
-    for (const auto& [id, at] : ws.connected_at) ws.rereg_ids.push_back(id);
+    if (index) {
+      ws.rereg_ids.reserve(index->socket_count());
+      index->for_each_socket([&](const session::NamespaceSocket& s) { ws.rereg_ids.push_back(s.id()); });
+    }
     ws.rereg_next = 0;
     ws.rereg_done = false;
   }
   if (!ws.rereg_done) {
-    session::LocalIndex* index = host.local_index();
     std::vector<std::pair<std::string, int64_t>> touch;
     size_t budget = kReregisterChunk;
     while (ws.rereg_next < ws.rereg_ids.size() && budget > 0) {
       const uint64_t id = ws.rereg_ids[ws.rereg_next];
-      auto at = ws.connected_at.find(id);
-      session::NamespaceSocket* s = index ? index->find_socket(id) : nullptr;
-      if (at != ws.connected_at.end() && s) {
-        redis::SessionRecord rec{s->sid(), opt_.node_name, s->user_id(), s->nsp(), s->rooms(),
-                                 at->second, at->second};
+      // Gone meanwhile: skipped (its unregister was queued on this thread already).
+      if (session::NamespaceSocket* s = index ? index->find_socket(id) : nullptr) {
+        const int64_t at = s->connected_at_ms();
+        redis::SessionRecord rec{s->sid(), opt_.node_name, s->user_id(), s->nsp(), s->rooms(), at, at};
         if (!sessions_->register_session(rec)) {
           redis_drops_.inc();
           break;  // queue full: this socket again on the next step
@@ -529,27 +531,26 @@ void ClusterNode::on_connect(session::NamespaceSocket& s, std::string_view auth_
   // announced (its disconnect is not produced either: on_disconnect sees it unconfirmed).
   const int64_t now = wall_ms();
   session::SessionHost& host = s.owner().engine().host();
-  worker_sockets(host).connected_at[s.id()] = now;
+  s.set_connected_at_ms(now);
   redis::SessionRecord rec{s.sid(), opt_.node_name, s.user_id(), s.nsp(), s.rooms(), now, now};
-  auto registered = [this, host = &host, id = s.id(), auth = std::string(auth_json),
-                     now](redis::Result<bool>) mutable {
-    host->post([this, host, id, auth = std::move(auth), now] {
+  auto registered = [this, host = &host, id = s.id(), auth = std::string(auth_json)](
+                        redis::Result<bool>) mutable {
+    host->post([this, host, id, auth = std::move(auth)] {
       session::LocalIndex* index = host->local_index();
-      if (session::NamespaceSocket* sock = index ? index->find_socket(id) : nullptr)
-        announce(*sock, auth, now);
+      if (session::NamespaceSocket* sock = index ? index->find_socket(id) : nullptr) announce(*sock, auth);
     });
   };
   if (!sessions_->register_session(rec, std::move(registered))) {
     redis_drops_.inc();  // Redis is not there: answer anyway; re-registration catches up later
-    announce(s, auth_json, now);
+    announce(s, auth_json);
   }
 }
 
-void ClusterNode::announce(session::NamespaceSocket& s, std::string_view auth_json, int64_t connected_at) {
+void ClusterNode::announce(session::NamespaceSocket& s, std::string_view auth_json) {
   if (s.confirmed()) return;
   s.owner().confirm(s);
   std::string trace;
-  if (produce(kUpstreamTopic, -1, upstream_connect(s, auth_json, connected_at, context(trace))))
+  if (produce(kUpstreamTopic, -1, upstream_connect(s, auth_json, s.connected_at_ms(), context(trace))))
     upstream_produced_.inc();
 }
 
@@ -572,7 +573,6 @@ void ClusterNode::on_ack(session::NamespaceSocket& s, const sio::Packet& p,
 }
 
 void ClusterNode::on_disconnect(session::NamespaceSocket& s, std::string_view reason) {
-  worker_sockets(s.owner().engine().host()).connected_at.erase(s.id());
   if (!sessions_->unregister_session(s.sid())) redis_drops_.inc();
   if (!s.confirmed()) return;  // never announced: no disconnect either
   std::string trace;

@@ -102,12 +102,11 @@ class ClusterNode final : public session::SocketIoApp {
   void left(const session::NamespaceSocket& s, std::string_view room);
 
  private:
-  // This node's sockets on one worker, touched only on that worker's thread (the map of
-  // workers is locked only to find the entry). The sockets themselves are looked up in the
-  // worker's LocalIndex when needed, so nothing here can dangle.
+  // Re-registration progress on one worker, touched only on that worker's thread (the map of
+  // workers is locked only to find the entry). The sockets themselves (and their connect times)
+  // live in the worker's LocalIndex and are looked up by id, so nothing here can dangle, and a
+  // connection costs the cluster no memory of its own.
   struct WorkerSockets {
-    std::unordered_map<uint64_t, int64_t> connected_at;  // socket id -> connect time (ms)
-    // Re-registration progress on this worker.
     uint64_t rereg_generation = 0;
     std::vector<uint64_t> rereg_ids;
     size_t rereg_next = 0;
@@ -118,7 +117,7 @@ class ClusterNode final : public session::SocketIoApp {
 
   WorkerSockets& worker_sockets(session::SessionHost& host);
   // Answers the client's CONNECT and produces the upstream "connect" (once, worker thread).
-  void announce(session::NamespaceSocket& s, std::string_view auth_json, int64_t connected_at);
+  void announce(session::NamespaceSocket& s, std::string_view auth_json);
   bool produce(std::string_view topic, int32_t partition, UpstreamRecord&& r);  // -1: by key
   UpstreamContext context(std::string& trace_storage);
   bool make_consumer(std::string& error);

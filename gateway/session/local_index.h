@@ -24,6 +24,11 @@ class LocalIndex {
   NamespaceSocket* find_socket(uint64_t socket_id) const;
   const Members* user_sockets(std::string_view user_id) const;
   size_t socket_count() const { return by_id_.size(); }
+  // Calls fn(NamespaceSocket&) for every socket; fn must not add or remove sockets.
+  template <class Fn>
+  void for_each_socket(Fn&& fn) const {
+    for (const auto& [id, s] : by_id_) fn(*s);
+  }
   // How many sockets were ever removed: a caller holding pointers across calls that may close
   // sockets checks them again (find_socket) once this has moved.
   uint64_t removals() const { return removals_; }

@@ -40,6 +40,10 @@ class NamespaceSocket {
   // False between the client's CONNECT and the app's confirmation, when the app confirms
   // later (SocketIoApp::confirms_connect_later): the client has not been told its sid yet.
   bool confirmed() const { return confirmed_; }
+  // Wall-clock ms of the CONNECT, as the app stamped it (the cluster registers it in Redis and
+  // registers it again after a Redis loss); 0 when the app keeps none.
+  int64_t connected_at_ms() const { return connected_at_ms_; }
+  void set_connected_at_ms(int64_t ms) { connected_at_ms_ = ms; }
   // Leaves every room and the worker's socket index (on disconnect).
   void unregister();
   SocketIoSession& owner() { return owner_; }
@@ -56,6 +60,7 @@ class NamespaceSocket {
   std::string user_id_;
   std::vector<std::string> allowed_rooms_;
   std::vector<std::string> rooms_;
+  int64_t connected_at_ms_ = 0;
   bool confirmed_ = true;
   friend class SocketIoSession;
 };
