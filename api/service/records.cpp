@@ -10,7 +10,7 @@
 #include "api/service/validate.h"
 #include "common/cluster/contract.h"
 #include "common/kafka/message.h"
-#include "gateway/session/disconnect.h"
+#include "common/protocol/close_codes.h"
 #include "common/socketio/json.h"
 #include "wsgw/v1/api.pb.h"
 
@@ -265,7 +265,7 @@ bool parse_connect(std::string_view value, const UpstreamHeaders& headers,
 }
 
 uint32_t close_code(std::string_view reason) {
-  for (const session::DisconnectInfo& row : session::kDisconnectTable) {
+  for (const protocol::DisconnectInfo& row : protocol::kDisconnectTable) {
     if (row.name == reason) return static_cast<uint32_t>(row.code);
   }
   return 0;
@@ -414,7 +414,7 @@ DownstreamRecord make_reaped_disconnect_record(std::string_view sid, std::string
   if (!uid.empty()) record.headers.add(header::uid, uid);
   record.headers.add(header::trace_id, trace_id);
   record.headers.add(header::ts_api, std::to_string(ts_api_ms));
-  record.value = "node_lost";
+  record.value = protocol::name(protocol::Disconnect::node_lost);
   return record;
 }
 
