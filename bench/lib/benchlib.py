@@ -372,11 +372,14 @@ class AdminClient:
         self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
-    def broadcast(self, event: str, args_json: str) -> tuple[int, bytes]:
+    def broadcast(self, event: str, args_json: str, ack: bool = False) -> tuple[int, bytes]:
+        """ack: a broadcast with acks (one ack id for every client, as Socket.IO's
+        io.timeout(t).emit(..., callback)); the servers count the answers as client events."""
         body = args_json.encode()
+        path = f"/admin/broadcast?event={event}" + ("&ack=1" if ack else "")
         for attempt in (1, 2):  # a server may close an idle keep-alive connection: reconnect once
             try:
-                self.conn.request("POST", f"/admin/broadcast?event={event}", body=body,
+                self.conn.request("POST", path, body=body,
                                   headers={"Content-Type": "application/json"})
                 r = self.conn.getresponse()
                 return r.status, r.read()

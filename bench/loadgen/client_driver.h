@@ -103,6 +103,8 @@ struct Driver {
   void finish();
   void write_file_atomically(const std::string& path, const std::string& text);
   void print_progress(const char* what);
+  // How clients answer tracked events (--receipt-ack / --receipt-event).
+  ReceiptPolicy receipt_policy() const { return {opts.nsp, opts.receipt_event, opts.receipt_ack}; }
 
   const LoadgenOptions& opts;
   const TargetUrl& url;

@@ -359,6 +359,19 @@ std::string make_receipt_message(std::string_view nsp, std::string_view receipt,
   return make_event_message(nsp, receipt, args);
 }
 
+std::string make_ack_message(std::string_view nsp, uint64_t ack_id) {
+  std::string out = "43";
+  if (nsp != "/") out.append(nsp).push_back(',');
+  out.append(std::to_string(ack_id)).append("[]");
+  return out;
+}
+
+std::string receipt_for(const ReceiptPolicy& policy, const EventView& ev) {
+  if (policy.receipt_ack && ev.has_ack_id) return make_ack_message(policy.nsp, ev.ack_id);
+  if (!policy.receipt_event.empty()) return make_receipt_message(policy.nsp, policy.receipt_event, ev.args);
+  return {};
+}
+
 bool event_timestamp_us(std::string_view args, uint64_t& out) {
   constexpr std::string_view kFastPrefix = ",{\"ts\":";
   if (args.starts_with(kFastPrefix) && args.size() > kFastPrefix.size() &&

@@ -185,6 +185,18 @@ bool event_timestamp_us(std::string_view args, uint64_t& out);
 std::string make_receipt_message(std::string_view nsp, std::string_view receipt,
                                  std::string_view event_args);
 
+// The Socket.IO ACK answering a server event that asked for one: 43<id>[] or 43/nsp,<id>[].
+std::string make_ack_message(std::string_view nsp, uint64_t ack_id);
+
+// What a client answers to tracked event `ev` (the options' --receipt-ack or --receipt-event),
+// or "" for nothing.
+struct ReceiptPolicy {
+  std::string_view nsp;
+  std::string_view receipt_event;  // send this event
+  bool receipt_ack = false;        // answer the event's ack id (takes precedence when it has one)
+};
+std::string receipt_for(const ReceiptPolicy& policy, const EventView& ev);
+
 // The Engine.IO text message of a Socket.IO EVENT `name` with the raw JSON `args_json`
 // (one argument; empty = none) on namespace `nsp`: 42["name",args] or 42/nsp,["name",args].
 std::string make_event_message(std::string_view nsp, std::string_view name, std::string_view args_json);

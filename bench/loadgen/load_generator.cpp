@@ -512,11 +512,10 @@ class Client final : public ClientBase {
     EventView ev = parse_event_message(text);
     if (!ev.ok || ev.name != owner_.opts.track_event) return;
     owner_.on_delivery(ev, *this);
-    if (!owner_.opts.receipt_event.empty() && phase == Phase::established) {
+    if (phase != Phase::established) return;
+    if (std::string receipt = receipt_for(owner_.receipt_policy(), ev); !receipt.empty()) {
       std::string frame;
-      append_client_frame(frame, WsOpcode::text,
-                          make_receipt_message(owner_.opts.nsp, owner_.opts.receipt_event, ev.args),
-                          mask_key());
+      append_client_frame(frame, WsOpcode::text, receipt, mask_key());
       queue_write(frame);
       ++owner_.report.receipts_sent;
     }

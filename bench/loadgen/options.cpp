@@ -114,6 +114,10 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
   opts.add("receipt-event",
            "answer every tracked event with this event, args {\"ts\":<its ts>} (empty = no answer)",
            o.receipt_event);
+  opts.add("receipt-ack",
+           "answer every tracked event that asks for an ack (42<id>[...]) with a Socket.IO ACK "
+           "43<id>[] (a broadcast with acks); counted as receipts",
+           o.receipt_ack);
   opts.add("status-file", "during the hold: write the delivery count here (JSON) whenever it changes",
            o.status_file);
   opts.add("pause-reading-share",
@@ -163,8 +167,8 @@ OptionsResult parse_options(int argc, const char* const* argv, LoadgenOptions& o
         return fail("event names may not contain quotes, backslashes or control characters");
     }
   }
-  if (!o.receipt_event.empty() && o.track_event.empty())
-    return fail("--receipt-event needs --track-event");
+  if ((!o.receipt_event.empty() || o.receipt_ack) && o.track_event.empty())
+    return fail("--receipt-event and --receipt-ack need --track-event");
   if (!(o.pause_reading_share >= 0 && o.pause_reading_share <= 1))
     return fail("--pause-reading-share must be in 0..1");
   if (!(o.churn_share >= 0 && o.churn_share <= 1)) return fail("--churn-share must be in 0..1");

@@ -40,6 +40,7 @@ struct LoadgenOptions {
   // when their first argument has "ts" (µs since the Unix epoch), timed.
   std::string track_event = "message";
   std::string receipt_event;         // when set: answer every tracked event with this event
+  bool receipt_ack = false;          // answer tracked events that ask for an ack with a Socket.IO ACK
   std::string status_file;           // during the hold: deliveries so far, rewritten as they change
   // Slow consumers (bench/run.py scenario 6): this share of the clients, spread evenly over the
   // launch order, stops reading when the hold begins, so the server's queue towards them fills.

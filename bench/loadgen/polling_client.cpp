@@ -243,8 +243,9 @@ class PollingClient final : public ClientBase {
     EventView ev = parse_event_message(text);
     if (!ev.ok || ev.name != owner_.opts.track_event) return;
     owner_.on_delivery(ev, *this);
-    if (!owner_.opts.receipt_event.empty() && phase == Phase::established) {
-      queue_post(make_receipt_message(owner_.opts.nsp, owner_.opts.receipt_event, ev.args));
+    if (phase != Phase::established) return;
+    if (std::string receipt = receipt_for(owner_.receipt_policy(), ev); !receipt.empty()) {
+      queue_post(std::move(receipt));
       ++owner_.report.receipts_sent;
     }
   }

@@ -102,6 +102,7 @@ let io;
 let eventsReceived = 0;
 let broadcastsSent = 0;
 const MAX_ADMIN_BODY = 1 << 20;
+const ACK_TIMEOUT_MS = 60000;  // a broadcast with acks reports its answers when all came or then
 
 function adminBroadcast(req, res, query) {
   const reply = (status, body) => {
@@ -131,7 +132,15 @@ function adminBroadcast(req, res, query) {
       reply(400, { error: 'POST with ?event=NAME and a JSON array body' });
       return;
     }
-    io.emit(event, ...args);
+    if (query.get('ack') === '1') {
+      // Socket.IO's broadcast with acks: one ack id for every client; the answers are counted
+      // with the client events, as the gateway counts them in standalone mode.
+      io.timeout(ACK_TIMEOUT_MS).emit(event, ...args, (err, responses) => {
+        eventsReceived += responses ? responses.length : 0;
+      });
+    } else {
+      io.emit(event, ...args);
+    }
     broadcastsSent++;
     reply(200, { queued: true });
   });

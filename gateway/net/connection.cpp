@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -54,6 +55,12 @@ constexpr int kMaxIov = 64;
 constexpr size_t kMaxDirectBytes = 64 * 1024;  // unsent pongs and probe replies
 
 ServerContext& ctx_of(Worker& w) { return w.server(); }
+
+// Ack ids of /admin/broadcast?ack=1 (any thread may serve the admin listener).
+uint64_t next_admin_ack_id() {
+  static std::atomic<uint64_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -444,8 +451,12 @@ void Connection::admin_broadcast(std::string_view query) {
     d->key = std::move(*sid);
   }
   d->is_volatile = query_param(query, "volatile").value_or("") == "1";
+  // ?ack=1: one ack id for the whole broadcast, as Socket.IO's broadcast with acks does; the
+  // clients' answers are counted like client events (standalone mode has nowhere to send them).
+  std::optional<uint64_t> ack_id;
+  if (query_param(query, "ack").value_or("") == "1") ack_id = next_admin_ack_id();
   d->msg = session::make_socketio_message(
-      sio::encode_event(d->nsp, *event, body.substr(1, body.size() - 2)));
+      sio::encode_event(d->nsp, *event, body.substr(1, body.size() - 2), ack_id));
   for (auto& w : ctx.workers)
     boost::asio::post(w->io(), [w = w.get(), d] { w->deliver(*d); });
   r.body = R"({"queued":true,"workers":)" + std::to_string(ctx.workers.size()) + "}";

@@ -65,6 +65,20 @@ TEST(Receipt, CarriesTheEventsTimestampOrNothing) {
   EXPECT_EQ(make_receipt_message("/chat", "receipt", ",1"), R"(42/chat,["receipt",{}])");
 }
 
+TEST(Receipt, AnAckAnswersTheEventsAckIdWhenItAskedForOne) {
+  EXPECT_EQ(make_ack_message("/", 7), "437[]");
+  EXPECT_EQ(make_ack_message("/chat", 12), "43/chat,12[]");
+  const EventView with_id = parse_event_message(R"(4213["message",{"ts":5}])");
+  const EventView without = parse_event_message(R"(42["message",{"ts":5}])");
+  ASSERT_TRUE(with_id.ok && with_id.has_ack_id && without.ok && !without.has_ack_id);
+  const ReceiptPolicy ack{"/", "", true};
+  EXPECT_EQ(receipt_for(ack, with_id), "4313[]");
+  EXPECT_EQ(receipt_for(ack, without), "") << "nothing to ack, no receipt event configured";
+  const ReceiptPolicy both{"/", "receipt", true};
+  EXPECT_EQ(receipt_for(both, without), R"(42["receipt",{"ts":5}])");
+  EXPECT_EQ(receipt_for(ReceiptPolicy{"/", "", false}, with_id), "");
+}
+
 TEST(EventTimestamp, MissingNegativeOrOverflowingIsNoTimestamp) {
   uint64_t ts = 5;
   for (const char* bad : {"", ",1", ",\"ts\"", R"(,{"ts":-1})", R"(,{"ts":"1"})", R"(,{"ts":})",
