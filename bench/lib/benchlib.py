@@ -667,63 +667,72 @@ def add_counts(reports: list[dict], key: str) -> dict[str, int]:
     return out
 
 
+# Counters of the loadgen's report that summarize_loadgen adds up over the processes (slow
+# consumers, churn and long-polling ones included: zero when not asked for).
+SUMMED_COUNTERS = (
+    "dropped_during_hold",
+    "pings_answered",
+    "events_received",
+    "closed_cleanly",
+    "close_timeouts",
+    "deliveries",
+    "deliveries_untimed",
+    "clock_skew",
+    "receipts_sent",
+    "paused_clients",
+    "paused_deliveries",
+    "churn_pool",
+    "churn_disconnects",
+    "churn_closed_cleanly",
+    "churn_close_timeouts",
+    "reconnects",
+    "reconnects_interrupted",
+    "churn_skipped",
+    "churn_deliveries",
+    "polling_clients",
+    "polling_established",
+    "polling_deliveries",
+    "polling_gets",
+    "polling_posts",
+    "polling_request_retries",
+    "polling_connections_reopened",
+)
+
+
 def summarize_loadgen(reports: list[dict]) -> dict:
     """Adds the per-process reports up."""
     failures = add_counts(reports, "failures")
     drops = add_counts(reports, "drops")
-    return {
+    out = {
         "processes": len(reports),
         "target": sum(r["target_connections"] for r in reports),
         "established": sum(r["established"] for r in reports),
         "failed": sum(r["failed"] for r in reports),
         "failures": failures,
-        "dropped_during_hold": sum(r.get("dropped_during_hold", 0) for r in reports),
         "drops": drops,
         # The processes run side by side: their rates add up.
         "connect_rate_per_s": round(sum(r.get("connect_rate_per_s", 0) for r in reports), 1),
         "connect_phase_s": max(r.get("connect_phase_s", 0) for r in reports),
         "handshake_ms_p50_max": max(r["handshake_ms"]["p50"] for r in reports),
         "handshake_ms_p99_max": max(r["handshake_ms"]["p99"] for r in reports),
-        "pings_answered": sum(r.get("pings_answered", 0) for r in reports),
-        "events_received": sum(r.get("events_received", 0) for r in reports),
-        "closed_cleanly": sum(r.get("closed_cleanly", 0) for r in reports),
-        "close_timeouts": sum(r.get("close_timeouts", 0) for r in reports),
         "server_ping_interval_ms": max(r.get("server_ping_interval_ms", 0) for r in reports),
         "client_rss_bytes_max": max(r.get("client_rss_bytes", 0) for r in reports),
-        "deliveries": sum(r.get("deliveries", 0) for r in reports),
-        "deliveries_untimed": sum(r.get("deliveries_untimed", 0) for r in reports),
-        "clock_skew": sum(r.get("clock_skew", 0) for r in reports),
-        "receipts_sent": sum(r.get("receipts_sent", 0) for r in reports),
         "first_delivery_us": min((r["first_delivery_us"] for r in reports if r.get("first_delivery_us")),
                                  default=0),
         "last_delivery_us": max((r.get("last_delivery_us", 0) for r in reports), default=0),
         "latency_us": merge_latency([r.get("latency_us", {}) for r in reports]),
-        # Slow consumers and churn (bench/run.py scenarios 6 and 4); zero when not asked for.
-        "paused_clients": sum(r.get("paused_clients", 0) for r in reports),
-        "paused_deliveries": sum(r.get("paused_deliveries", 0) for r in reports),
+        # Slow consumers and churn (bench/run.py scenarios 6 and 4); empty when not asked for.
         "paused_outcomes": add_counts(reports, "paused_outcomes"),
-        "churn_pool": sum(r.get("churn_pool", 0) for r in reports),
-        "churn_disconnects": sum(r.get("churn_disconnects", 0) for r in reports),
-        "churn_closed_cleanly": sum(r.get("churn_closed_cleanly", 0) for r in reports),
-        "churn_close_timeouts": sum(r.get("churn_close_timeouts", 0) for r in reports),
-        "reconnects": sum(r.get("reconnects", 0) for r in reports),
         "reconnect_failures": add_counts(reports, "reconnect_failures"),
-        "reconnects_interrupted": sum(r.get("reconnects_interrupted", 0) for r in reports),
-        "churn_skipped": sum(r.get("churn_skipped", 0) for r in reports),
-        "churn_deliveries": sum(r.get("churn_deliveries", 0) for r in reports),
         "reconnect_handshake_ms_p50_max": max((r.get("reconnect_handshake_ms", {}).get("p50", 0)
                                                for r in reports), default=0),
         "reconnect_handshake_ms_p99_max": max((r.get("reconnect_handshake_ms", {}).get("p99", 0)
                                                for r in reports), default=0),
-        # Long-polling clients (--polling-share); zero when not asked for.
-        "polling_clients": sum(r.get("polling_clients", 0) for r in reports),
-        "polling_established": sum(r.get("polling_established", 0) for r in reports),
-        "polling_deliveries": sum(r.get("polling_deliveries", 0) for r in reports),
-        "polling_gets": sum(r.get("polling_gets", 0) for r in reports),
-        "polling_posts": sum(r.get("polling_posts", 0) for r in reports),
-        "polling_request_retries": sum(r.get("polling_request_retries", 0) for r in reports),
-        "polling_connections_reopened": sum(r.get("polling_connections_reopened", 0) for r in reports),
     }
+    # Counters every process reports (zero when a feature was not asked for): added up.
+    for key in SUMMED_COUNTERS:
+        out[key] = sum(r.get(key, 0) for r in reports)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
