@@ -16,10 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "common/socketio/packet.h"
 #include "gateway/engineio/codec.h"
 #include "gateway/session/send_queue.h"
 #include "gateway/session/wire.h"
-#include "common/socketio/packet.h"
 #include "gateway/websocket/frame.h"
 
 namespace {

@@ -16,12 +16,12 @@
 #include <openssl/err.h>
 #include <spdlog/spdlog.h>
 
+#include "common/socketio/json.h"
+#include "common/socketio/packet.h"
 #include "gateway/net/server_context.h"
 #include "gateway/net/worker.h"
 #include "gateway/session/gateway_metrics.h"
 #include "gateway/session/socketio_session.h"
-#include "common/socketio/json.h"
-#include "common/socketio/packet.h"
 #include "gateway/websocket/handshake.h"
 
 namespace wsgw::net {

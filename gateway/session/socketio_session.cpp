@@ -5,9 +5,9 @@
 
 #include <rapidjson/document.h>
 
+#include "common/socketio/json.h"
 #include "gateway/session/gateway_metrics.h"
 #include "gateway/session/local_index.h"
-#include "common/socketio/json.h"
 
 namespace wsgw::session {
 namespace {

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "common/auth/jwt.h"
-#include "common/util/snowflake.h"
-#include "gateway/session/engine_session.h"
 #include "common/socketio/binary.h"
 #include "common/socketio/packet.h"
+#include "common/util/snowflake.h"
+#include "gateway/session/engine_session.h"
 
 namespace wsgw::session {
 
