@@ -369,11 +369,28 @@ def run_broadcast(suite: Suite, kind: str, with_receipts: bool) -> dict:
     cpu0, lg_cpu0 = server.cpu_s(), fleet.cpu_s()
     t0 = time.monotonic()
     post_ms = []
+    # Scenario 2's ack round trip: from the POST until the server holds every client's ack
+    # (Node's broadcast callback reports them all at once, so this is what both servers can
+    # show). Read from the server's own "last event counted" time just before the next
+    # broadcast, so nothing polls the server while it delivers; None when not all were in.
+    acks_in_ms: list[float | None] = []
+    def acks_in(k: int, post_wall_ms: float) -> float | None:
+        if (server.events_received() or 0) < events0 + n * (k + 1):
+            return None
+        last = server.last_event_ms()
+        return None if last is None else round(max(0.0, last - post_wall_ms), 1)
+    post_wall_ms = 0.0
     for k in range(a.broadcasts):
-        delay = t0 + k * a.interval - time.monotonic()
+        delay = t0 + k * a.interval - time.monotonic() - (0.05 if with_receipts and k else 0)
         if delay > 0:
             time.sleep(delay)
+        if with_receipts and k:
+            acks_in_ms.append(acks_in(k - 1, post_wall_ms))
+            delay = t0 + k * a.interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
         t = time.monotonic()
+        post_wall_ms = time.time() * 1000
         status, body = admin.broadcast("message", article_payload(now_us()), ack=with_receipts)
         post_ms.append((time.monotonic() - t) * 1000)
         if status != 200:
@@ -391,6 +408,7 @@ def run_broadcast(suite: Suite, kind: str, with_receipts: bool) -> dict:
         except bl.BenchError:
             pass  # reported as a shortfall below
         receipts_counted = (server.events_received() or 0) - events0
+        acks_in_ms.append(acks_in(a.broadcasts - 1, post_wall_ms))
     rss1 = server.rss(1)["VmRSS"]
     admin.close()
     final = bl.summarize_loadgen(fleet.stop())
@@ -404,6 +422,7 @@ def run_broadcast(suite: Suite, kind: str, with_receipts: bool) -> dict:
         "missed_deliveries": expected - final["deliveries"],
         "untimed_deliveries": final["deliveries_untimed"], "clock_skew": final["clock_skew"],
         "receipts_sent": final["receipts_sent"], "receipts_counted_by_server": receipts_counted,
+        "acks_in_ms": acks_in_ms if with_receipts else None,
         "dropped_clients": final["dropped_during_hold"], "drops": final["drops"],
         # Long-polling clients (--polling-share): counted in every number above too.
         "polling_share": a.polling_share, "polling_clients": polling_clients,
@@ -1230,6 +1249,16 @@ def markdown(report: dict) -> str:
                 if "polling_clients" in r:
                     lines.append(f"- {r.get('server', '?')}: {r['polling_clients']} long-polling clients, "
                                  f"{r.get('polling_deliveries')}/{r.get('polling_expected_deliveries')} delivered")
+        if scenario == "broadcast-ack":
+            lines.append("")
+            for r in res[scenario]:
+                done = [x for x in (r.get("acks_in_ms") or []) if x is not None]
+                if done:
+                    late = len(r["acks_in_ms"]) - len(done)
+                    lines.append(f"- {r.get('server', '?')}: every client's ack at the server "
+                                 f"{statistics.median(done):.0f} ms after the POST (median of the broadcasts; "
+                                 f"max {max(done):.0f} ms; the server's own time of its last counted ack)"
+                                 + (f", {late} broadcast(s) not fully acked before the next" if late else ""))
         g = next((r for r in res[scenario] if r.get("server") == "ws-gateway" and r.get("ok")), None)
         nd = next((r for r in res[scenario] if r.get("server") == "node-socket.io" and r.get("ok")), None)
         if g and nd:

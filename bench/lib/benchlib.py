@@ -360,6 +360,10 @@ class Server:
         """Client events the server has counted (the benchmarks' receipts)."""
         raise NotImplementedError
 
+    def last_event_ms(self) -> float | None:
+        """Wall-clock ms when the server counted its last client event (or a broadcast's acks)."""
+        raise NotImplementedError
+
     def admin(self) -> "AdminClient":
         """Both servers take POST /admin/broadcast?event=E with a JSON array body on the admin port."""
         return AdminClient(self.admin_port)
@@ -444,6 +448,10 @@ class GatewayServer(Server):
         v = self.metrics().get("wsgw_events_unrouted_total")
         return None if v is None else int(v)
 
+    def last_event_ms(self) -> float | None:
+        v = self.metrics().get("wsgw_events_unrouted_last_timestamp_seconds")
+        return None if v is None else v * 1000
+
 
 class NodeServer(Server):
     kind = "node-socket.io"
@@ -483,6 +491,10 @@ class NodeServer(Server):
     def events_received(self) -> int | None:
         v = self.stats().get("events_received")
         return None if v is None else int(v)
+
+    def last_event_ms(self) -> float | None:
+        v = self.stats().get("last_event_ms")
+        return None if v is None else float(v)
 
 
 def node_versions() -> dict:

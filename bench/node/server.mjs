@@ -100,6 +100,7 @@ let io;
 // Client events of any name (the benchmarks' receipts), as the gateway's
 // wsgw_events_unrouted_total counts them in standalone mode.
 let eventsReceived = 0;
+let lastEventMs = 0;  // when the last event, or a broadcast's acks, were counted
 let broadcastsSent = 0;
 const MAX_ADMIN_BODY = 1 << 20;
 const ACK_TIMEOUT_MS = 60000;  // a broadcast with acks reports its answers when all came or then
@@ -137,6 +138,7 @@ function adminBroadcast(req, res, query) {
       // with the client events, as the gateway counts them in standalone mode.
       io.timeout(ACK_TIMEOUT_MS).emit(event, ...args, (err, responses) => {
         eventsReceived += responses ? responses.length : 0;
+        lastEventMs = Date.now();
       });
     } else {
       io.emit(event, ...args);
@@ -158,6 +160,7 @@ function adminHandler(req, res) {
       engine_clients: io ? io.engine.clientsCount : 0,
       sockets: io ? io.of('/').sockets.size : 0,
       events_received: eventsReceived,
+      last_event_ms: lastEventMs,
       broadcasts_sent: broadcastsSent,
       memory: process.memoryUsage(),
       pid: process.pid,
@@ -192,6 +195,7 @@ io = new Server(server, {
 io.on('connection', (socket) => {
   socket.onAny(() => {
     eventsReceived++;
+    lastEventMs = Date.now();
   });
 });
 

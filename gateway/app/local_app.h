@@ -2,6 +2,8 @@
 // The Socket.IO application of a gateway running alone (no cluster configured): it accepts
 // the configured namespaces and counts client events. With no ws-api behind it, events have
 // nowhere to go yet; the cluster mode replaces this with the Kafka upstream.
+#include <atomic>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,17 +19,22 @@ class LocalApp final : public session::SocketIoApp {
   void on_connect(session::NamespaceSocket&, std::string_view) override {}
   void on_event(session::NamespaceSocket&, const sio::Packet&, std::string_view,
                 std::string_view, std::span<const std::string>) override {
-    events_.inc();
+    counted();
   }
   void on_ack(session::NamespaceSocket&, const sio::Packet&, std::span<const std::string>) override {
-    events_.inc();
+    counted();
   }
   void on_disconnect(session::NamespaceSocket&, std::string_view) override {}
 
  private:
+  // Counts the event or ack and moves the "last one" timestamp forward (workers race: max wins).
+  void counted();
+
   std::vector<std::string> namespaces_;
   bool any_ = false;
   metrics::Counter& events_;
+  metrics::Gauge& last_event_;
+  std::atomic<int64_t> last_event_ms_{0};
 };
 
 }  // namespace wsgw::app
