@@ -50,6 +50,9 @@ struct Connection::Migrant {
 
 namespace {
 constexpr uint32_t kLingerMs = 2000;
+// A closing WebSocket connection gets this long to write what its session left and the close
+// frame; then the socket is closed regardless (a peer that stopped reading).
+constexpr uint32_t kClosingWriteTimeoutMs = 5000;
 constexpr int kMaxReadsPerWakeup = 4;
 constexpr int kMaxIov = 64;
 constexpr size_t kMaxDirectBytes = 64 * 1024;  // unsent pongs and probe replies
@@ -295,6 +298,12 @@ void Connection::http_input(const char* data, size_t n) {
 }
 
 void Connection::http_parse() {
+  if (in_http_parse_) return;  // the loop below goes on once the nested response is out
+  in_http_parse_ = true;
+  struct Reset {
+    bool& flag;
+    ~Reset() { flag = false; }
+  } reset{in_http_parse_};
   auto& ctx = ctx_of(worker_);
   while (phase_ == Phase::http && !held_ && http_->out.empty() && !http_->inbuf.empty()) {
     if (!http_->parser) {
@@ -849,6 +858,11 @@ void Connection::begin_closing() {
     phase_ = Phase::closing;
     return finish_write_side();
   }
+  // A peer that stops reading must not keep a closing connection (and what it has left to
+  // write) forever: finish_write_side() re-arms this with the linger once everything is out.
+  if (phase_ == Phase::websocket) {
+    worker_.timers().schedule(*this, worker_.now_ms() + kClosingWriteTimeoutMs);
+  }
   phase_ = Phase::closing;
   flush_ws();
 }
@@ -867,20 +881,31 @@ void Connection::flush_ws() {
     if (q) {
       size_t skip = queue_off_;
       for (auto& e : q->pending()) {
-        if (n + static_cast<int>(e.msg->packets.size()) > kMaxIov - 1) {
+        // Whole messages only, except the first: a message of more packets (binary
+        // attachments) than one write takes goes out over several (queue_off_ counts bytes).
+        if (entries > 0 && n + static_cast<int>(e.msg->packets.size()) > kMaxIov - 1) {
           queue_complete = false;
           break;
         }
+        bool whole = true;
         for (const auto& p : e.msg->packets) {
           auto b = p.ws_bytes(version_);
           if (skip >= b.size()) {
             skip -= b.size();
             continue;
           }
+          if (n == kMaxIov - 1) {  // the last slot stays free for the close frame
+            whole = false;
+            break;
+          }
           iov[n++] = {const_cast<char*>(b.data()) + skip, b.size() - skip};
           skip = 0;
         }
         ++entries;
+        if (!whole) {
+          queue_complete = false;
+          break;
+        }
       }
     }
     const bool with_close = queue_complete && !close_frame_.empty();

@@ -131,6 +131,10 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   bool read_wants_write_ = false;  // TLS: SSL_read needs the socket writable
   bool peer_closed_ = false;
   bool closing_ = false;
+  // http_parse() is running: a response written synchronously inside it must not parse the
+  // next pipelined request by calling it again (its loop does), or a client that pipelines
+  // thousands of requests would recurse once per request.
+  bool in_http_parse_ = false;
 };
 
 }  // namespace wsgw::net

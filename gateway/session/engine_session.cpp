@@ -197,7 +197,7 @@ bool EngineSession::begin_probe(WsLink& link) {
 }
 
 void EngineSession::on_probe_packet(WsLink& link, eio::Packet&& p) {
-  if (p.type == eio::PacketType::ping && p.data == "probe") {
+  if (p.type == eio::PacketType::ping && p.data == "probe" && !probe_confirmed_) {
     link.ws_send_direct(make_text_packet(eio::PacketType::pong, "probe").frame);
     probe_confirmed_ = true;
     // Let a held GET return so the client can pause polling and complete the upgrade.
@@ -206,6 +206,8 @@ void EngineSession::on_probe_packet(WsLink& link, eio::Packet&& p) {
   }
   if (p.type == eio::PacketType::upgrade) return complete_upgrade();
   // Anything else on a probe is a broken client: drop the probe, keep the polling session.
+  // That includes a second "2probe": answering each would let a client that sends probes and
+  // never reads grow the unsent replies without bound.
   WsLink* l = std::exchange(probe_, nullptr);
   probe_confirmed_ = false;
   upgrade_deadline_ms_ = 0;

@@ -237,6 +237,27 @@ TEST_F(EngineSessionTest, UpgradeProbeThenUpgradeMovesQueueToWebSocket) {
   EXPECT_EQ(messages.back(), "after");
 }
 
+TEST_F(EngineSessionTest, ASecondProbeIsNotAnsweredAndEndsTheProbeNotTheSession) {
+  auto s = make(eio::Version::v4, Kind::polling);
+  bool binary;
+  s->start_polling(binary);
+  FakeWs probe;
+  probe.session = s.get();
+  ASSERT_TRUE(s->begin_probe(probe));
+  s->ws_text(probe, "2probe");
+  ASSERT_EQ(probe.direct.size(), 1u);
+  // A client that repeats the probe (and, hostile, never reads) gets no second reply to buffer.
+  s->ws_text(probe, "2probe");
+  EXPECT_EQ(probe.direct.size(), 1u) << "answered twice";
+  EXPECT_TRUE(probe.detached);
+  EXPECT_EQ(probe.detach_code, Disconnect::bad_packet);
+  EXPECT_FALSE(s->closed()) << "the polling session goes on";
+  EXPECT_EQ(s->kind(), Kind::polling);
+  FakeWs retry;
+  retry.session = s.get();
+  EXPECT_TRUE(s->begin_probe(retry)) << "a new probe may start";
+}
+
 TEST_F(EngineSessionTest, SendQueueOverflowPolicy) {
   host.cfg.max_queue_bytes = 100;
   auto s = make(eio::Version::v4, Kind::polling);
