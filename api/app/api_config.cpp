@@ -13,6 +13,19 @@ constexpr uint64_t kMaxPayloadLimit = 64ull << 20;
 
 void declare_options(config::OptionSet& o, ApiConfig& c) {
   o.add("grpc-listen", "HOST:PORT of the gRPC API (wsgw.v1, health, reflection)", c.grpc_listen);
+  o.add("grpc-tls-cert",
+        "PEM certificate chain: serve gRPC over TLS (with --grpc-tls-key; the files are re-read "
+        "when they change, e.g. a rotated Kubernetes Secret)",
+        c.grpc_tls_cert);
+  o.add("grpc-tls-key", "PEM private key of --grpc-tls-cert", c.grpc_tls_key);
+  o.add("grpc-tls-client-ca",
+        "PEM CA certificate(s): require every gRPC client to present a certificate they signed "
+        "(mutual TLS; needs --grpc-tls-cert)",
+        c.grpc_tls_client_ca);
+  o.add_duration_ms("grpc-tls-refresh",
+                    "how often the --grpc-tls-* files are re-read (a renewed certificate is "
+                    "served from then on; whole seconds)",
+                    c.grpc_tls_refresh_ms);
   o.add("redis",
         "Redis URL, redis://[user:password@]host:port; with --kafka-brokers turns the cluster "
         "back-end on (without both, requests are validated and answered UNIMPLEMENTED)",
@@ -63,6 +76,18 @@ bool validate(const ApiConfig& c, std::string& error) {
   }
   if (!config::parse_host_port(c.grpc_listen, hp, error)) {
     error = "--grpc-listen: " + error;
+    return false;
+  }
+  if (c.grpc_tls_cert.empty() != c.grpc_tls_key.empty()) {
+    error = "--grpc-tls-cert and --grpc-tls-key go together";
+    return false;
+  }
+  if (!c.grpc_tls_client_ca.empty() && c.grpc_tls_cert.empty()) {
+    error = "--grpc-tls-client-ca needs --grpc-tls-cert and --grpc-tls-key (mutual TLS is TLS first)";
+    return false;
+  }
+  if (c.grpc_tls_refresh_ms < 1000 || c.grpc_tls_refresh_ms > 24 * 3600 * 1000) {
+    error = "--grpc-tls-refresh must be between 1s and 24h";
     return false;
   }
   if (!c.metrics_listen.empty() && !config::parse_host_port(c.metrics_listen, hp, error)) {

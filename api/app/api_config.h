@@ -12,6 +12,12 @@ namespace wsgw::api {
 
 struct ApiConfig {
   std::string grpc_listen = "127.0.0.1:50051";
+  // TLS for the gRPC port (empty: plaintext). With a client CA, every client must present a
+  // certificate it signed (mutual TLS): the component services' authentication.
+  std::string grpc_tls_cert;
+  std::string grpc_tls_key;
+  std::string grpc_tls_client_ca;
+  uint64_t grpc_tls_refresh_ms = 60000;  // how often gRPC re-reads the three files
   std::string redis;                       // redis://[user:password@]host:port[/db]
   std::vector<std::string> kafka_brokers;  // host:port,...
   std::vector<std::string> kafka_options;  // librdkafka KEY=VALUE

@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "api/app/grpc_tls.h"
 #include "api/service/api_service.h"
 
 namespace wsgw::api {
@@ -23,6 +24,7 @@ ApiServer::ApiServer(const ApiConfig& cfg, metrics::Registry* registry, ClusterB
 ApiServer::~ApiServer() { shutdown(std::chrono::milliseconds(0)); }
 
 bool ApiServer::start(std::string& error) {
+  if (!check_tls_files(cfg_, error)) return false;
   Limits limits;
   limits.max_payload_bytes = cfg_.max_payload;
   service_ = std::make_unique<ApiService>(limits, registry_, backend_, hub_);
@@ -32,10 +34,7 @@ bool ApiServer::start(std::string& error) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
-  // TODO(security): TLS/mTLS between component services and ws-api; plaintext inside the
-  // cluster network for now.
-  builder.AddListeningPort(grpc_address(cfg_.grpc_listen), grpc::InsecureServerCredentials(),
-                           &port_);
+  builder.AddListeningPort(grpc_address(cfg_.grpc_listen), grpc_server_credentials(cfg_), &port_);
   // gRPC sets SO_REUSEPORT by default: a second ws-api on the same port would then start and
   // silently share the traffic. Fail loudly instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

@@ -103,8 +103,11 @@ int main(int argc, char** argv) {
     spdlog::critical("{}", error);
     return 1;
   }
-  spdlog::info("gRPC API (wsgw.v1.WsApiService, health, reflection) on {} (port {})",
-               cfg.grpc_listen, server.port());
+  spdlog::info("gRPC API (wsgw.v1.WsApiService, health, reflection) on {} (port {}, {})",
+               cfg.grpc_listen, server.port(),
+               cfg.grpc_tls_cert.empty()          ? "plaintext"
+               : cfg.grpc_tls_client_ca.empty() ? "TLS"
+                                                 : "mutual TLS: client certificates required");
   if (!backend) {
     spdlog::warn("no --redis/--kafka-brokers: requests are validated, then answered "
                  "UNIMPLEMENTED");

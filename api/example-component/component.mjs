@@ -8,7 +8,10 @@
 // Binary arguments travel as `attachments` and come back unchanged.
 //
 // Usage: node component.mjs [--addr HOST:PORT] [--group NAME] [--namespaces /,/custom]
-// (or WSAPI_ADDR, WSAPI_GROUP, WSAPI_NAMESPACES); see README.md.
+//          [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
+// (or WSAPI_ADDR, WSAPI_GROUP, WSAPI_NAMESPACES, WSAPI_TLS_CA, WSAPI_TLS_CERT, WSAPI_TLS_KEY);
+// see README.md. --tls-ca turns TLS on (ws-api's --grpc-tls-cert); the client certificate is
+// for a ws-api that requires one (--grpc-tls-client-ca).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,11 +28,15 @@ const { values: flags } = parseArgs({
     group: { type: 'string', default: process.env.WSAPI_GROUP || 'conformance' },
     namespaces: { type: 'string', default: process.env.WSAPI_NAMESPACES || '/,/custom' },
     proto: { type: 'string', default: process.env.WSGW_PROTO_DIR || path.resolve(HERE, '../../proto') },
+    'tls-ca': { type: 'string', default: process.env.WSAPI_TLS_CA || '' },
+    'tls-cert': { type: 'string', default: process.env.WSAPI_TLS_CERT || '' },
+    'tls-key': { type: 'string', default: process.env.WSAPI_TLS_KEY || '' },
     help: { type: 'boolean', default: false },
   },
 });
 if (flags.help) {
-  console.log('usage: component.mjs [--addr HOST:PORT] [--group NAME] [--namespaces /,/custom] [--proto DIR]');
+  console.log('usage: component.mjs [--addr HOST:PORT] [--group NAME] [--namespaces /,/custom] [--proto DIR]\n' +
+              '                    [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]');
   process.exit(0);
 }
 
@@ -53,7 +60,18 @@ function loadApi(protoDir) {
 }
 
 const api = loadApi(flags.proto);
-const client = new api.WsApiService(flags.addr, grpc.credentials.createInsecure());
+// Plaintext, or TLS when a CA is given (with a client certificate for mutual TLS).
+function credentials() {
+  if (!flags['tls-ca']) {
+    if (flags['tls-cert'] || flags['tls-key']) throw new Error('--tls-cert/--tls-key need --tls-ca');
+    return grpc.credentials.createInsecure();
+  }
+  if (!flags['tls-cert'] !== !flags['tls-key']) throw new Error('--tls-cert and --tls-key go together');
+  const read = (file) => (file ? fs.readFileSync(file) : null);
+  return grpc.credentials.createSsl(read(flags['tls-ca']), read(flags['tls-key']), read(flags['tls-cert']));
+}
+
+const client = new api.WsApiService(flags.addr, credentials());
 
 // Promise wrapper for a unary call with a deadline.
 function call(method, request, timeoutMs = 5000) {

@@ -199,9 +199,36 @@ export async function startGateway(env, { name, partitions = 4, jwtSecret, names
   return { ...proc, url: `http://${HOST}:${port}`, port, metricsUrl };
 }
 
+/**
+ * Certificates made with the `openssl` command in `dir`: a CA "ca" with a server certificate
+ * for 127.0.0.1 ("server") and a client certificate ("client"), and a second CA "other-ca"
+ * with a client certificate ("other-client"). Returns { path(name), pem(name) }, where name is
+ * e.g. 'server.crt' or 'client.key'.
+ */
+export function makeTestPki(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = (name) => path.join(dir, name);
+  const openssl = (...args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  for (const ca of ['ca', 'other-ca']) {
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${ca}`,
+      '-keyout', file(`${ca}.key`), '-out', file(`${ca}.crt`));
+  }
+  const leaf = (name, ca, extensions) => {
+    fs.writeFileSync(file(`${name}.ext`), extensions);
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${name}`, '-keyout', file(`${name}.key`),
+      '-out', file(`${name}.csr`));
+    openssl('x509', '-req', '-days', '2', '-in', file(`${name}.csr`), '-CA', file(`${ca}.crt`), '-CAkey',
+      file(`${ca}.key`), '-CAcreateserial', '-extfile', file(`${name}.ext`), '-out', file(`${name}.crt`));
+  };
+  leaf('server', 'ca', `subjectAltName=IP:${HOST},DNS:localhost\nextendedKeyUsage=serverAuth\n`);
+  leaf('client', 'ca', 'extendedKeyUsage=clientAuth\n');
+  leaf('other-client', 'other-ca', 'extendedKeyUsage=clientAuth\n');
+  return { path: file, pem: (name) => fs.readFileSync(file(name)) };
+}
+
 /** The example component (api/example-component), resolved once it logged its subscription. */
-export async function startComponent(apiAddr, { name = 'component', group = 'conformance' } = {}) {
-  const proc = launch(name, process.execPath, [COMPONENT, '--addr', apiAddr, '--group', group]);
+export async function startComponent(apiAddr, { name = 'component', group = 'conformance', extraArgs = [] } = {}) {
+  const proc = launch(name, process.execPath, [COMPONENT, '--addr', apiAddr, '--group', group, ...extraArgs]);
   await until(`${name} subscribed`, () => {
     if (!proc.running()) throw new Error(`component exited\n${proc.log()}`);
     return /subscribed group=/.test(fs.readFileSync(proc.logFile, 'utf8'));
@@ -247,9 +274,10 @@ export function loadApi() {
 /**
  * A client whose unary methods return promises: await api.Emit({...}).
  * A rejected call carries err.code (grpc.status) and err.details.
+ * credentials: plaintext by default; grpc.credentials.createSsl(...) for a ws-api with TLS.
  */
-export function apiClient(addr) {
-  const client = new (loadApi().WsApiService)(addr, grpc.credentials.createInsecure());
+export function apiClient(addr, credentials = grpc.credentials.createInsecure()) {
+  const client = new (loadApi().WsApiService)(addr, credentials);
   const unary = (method) => (request, { timeoutMs = 10000 } = {}) => new Promise((resolve, reject) => {
     client[method](request, { deadline: Date.now() + timeoutMs }, (err, res) => {
       if (err) { err.message = `${method}: ${grpc.status[err.code]} ${err.details}`; reject(err); } else resolve(res);
