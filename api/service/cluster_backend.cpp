@@ -577,6 +577,14 @@ void ClusterBackend::emit_with_ack(const v1::EmitWithAckRequest& request,
       }
       const uint64_t ack_id = (static_cast<uint64_t>(worker_id_) << cluster::kAckIdWorkerShift) |
                               ack_seq_.fetch_add(1);
+      // Everything read from `request` is read before the ack is published in pending_: from
+      // then on the service thread may expire it (a timeout of a few ns) or stop() end it, and
+      // gRPC frees the request once the call is finished.
+      const SocketIoPacket packet = build_emit_packet(request, ack_id);
+      const auto attachments = views(request.attachments());
+      DownstreamContext ctx{targets.front().first, targets.front().second, trace, wall_ms()};
+      const DownstreamRecord record = make_emit_record(
+          packet, attachments, nsp, EmitTarget::socket(request.sid()), {}, false, ctx);
       {
         std::lock_guard lock(acks_mutex_);
         if (pending_.size() >= opt_.max_pending_acks) {
@@ -592,11 +600,7 @@ void ClusterBackend::emit_with_ack(const v1::EmitWithAckRequest& request,
         pending->deadline_steady_ms = steady_ms() + timeout_ms;
         pending_[ack_id] = std::move(pending);
       }
-      const SocketIoPacket packet = build_emit_packet(request, ack_id);
-      const auto attachments = views(request.attachments());
-      DownstreamContext ctx{targets.front().first, targets.front().second, trace, wall_ms()};
-      if (!send(make_emit_record(packet, attachments, nsp, EmitTarget::socket(request.sid()), {},
-                                 false, ctx))) {
+      if (!send(record)) {
         finish_ack(ack_id, v1::EmitWithAckResponse::OUTCOME_UNSPECIFIED, nullptr,
                    {grpc::StatusCode::RESOURCE_EXHAUSTED, "Kafka producer queue full"});
       }

@@ -36,7 +36,9 @@ struct Limits {
 inline constexpr std::size_t kMaxNameBytes = 256;        // namespace, room, uid, event, reason
 inline constexpr std::size_t kMaxSidBytes = 64;
 inline constexpr std::size_t kMaxTraceIdBytes = 128;
-inline constexpr std::size_t kMaxAttachments = 64;
+// socket.io-client decodes at most 10 attachments per packet by default (maxAttachments) and
+// drops the connection on more: an emit with more would disconnect its stock recipients.
+inline constexpr std::size_t kMaxAttachments = 10;
 inline constexpr std::size_t kMaxExceptSids = 1000;
 inline constexpr std::size_t kMaxRoomsPerRequest = 100;
 inline constexpr std::size_t kMaxSubscribePatterns = 32;  // per list (namespaces, events)

@@ -71,6 +71,10 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
   o.add_duration_ms("touch-period",
                     "cluster mode: period of the batched flush of local sessions' last-seen times",
                     c.touch_period_ms);
+  o.add_bytes("downstream-backlog",
+              "cluster mode: downstream records read from Kafka but not yet applied by the workers, "
+              "in bytes; beyond it the node stops reading until they catch up (Kafka keeps the rest)",
+              c.downstream_backlog);
   o.add("create-topics",
         "cluster mode: create the wsgw.* topics at start when missing (false where the cluster "
         "cannot, e.g. the local demo's mock Kafka, which creates them itself)",
@@ -129,6 +133,10 @@ bool validate(GatewayConfig& c, std::string& error) {
   }
   if (c.socket_send_buffer > (64u << 20)) {
     error = "--socket-send-buffer must be at most 64MiB";
+    return false;
+  }
+  if (c.downstream_backlog < (64u << 10)) {
+    error = "--downstream-backlog must be at least 64KiB";
     return false;
   }
   if (c.touch_period_ms == 0 || c.touch_period_ms > UINT32_MAX) {

@@ -44,6 +44,7 @@ struct GatewayConfig {
   std::string node_name;
   uint32_t downstream_partitions = 64;
   uint64_t touch_period_ms = 10000;
+  uint64_t downstream_backlog = 64ull << 20;  // bytes of records handed to workers, not applied
   bool create_topics = true;  // false with a cluster that cannot (the local demo's mock Kafka)
 };
 

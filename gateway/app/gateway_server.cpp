@@ -143,6 +143,7 @@ bool GatewayServer::start_cluster(uint16_t& worker_id, std::string& error) {
   o.create_topics = cfg_.create_topics;
   o.namespaces = cfg_.namespaces;
   o.touch_period_ms = static_cast<uint32_t>(std::clamp<uint64_t>(cfg_.touch_period_ms, 1, UINT32_MAX));
+  o.max_downstream_backlog_bytes = cfg_.downstream_backlog;
   if (!redis::parse_url(cfg_.redis, o.redis, error)) {
     error = "--redis: " + error;
     return false;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -30,6 +31,9 @@ constexpr size_t kTouchChunk = 10000;          // sids encoded and submitted per
 constexpr size_t kReregisterChunk = 2000;      // registrations per worker step
 constexpr size_t kReregisterQueueLimit = 8192;  // Redis commands waiting before we pause
 constexpr auto kMetricsPeriod = std::chrono::seconds(1);
+// What a downstream command costs besides its record's value (the command, its wire message,
+// the posted handlers), for the --downstream-backlog budget.
+constexpr size_t kCommandOverhead = 512;
 
 }  // namespace
 
@@ -71,6 +75,13 @@ ClusterNode::ClusterNode(ClusterOptions options, metrics::Registry& r)
                               .with({})),
       downstream_malformed_(r.counter("wsgw_downstream_malformed_total",
                                       "Downstream records that could not be read").with({})),
+      downstream_pauses_(r.counter("wsgw_downstream_pauses_total",
+                                   "Times reading downstream records paused because the workers "
+                                   "were --downstream-backlog behind").with({})),
+      downstream_backlog_gauge_(r.gauge("wsgw_downstream_backlog_bytes",
+                                        "Downstream records read but not yet applied by every "
+                                        "worker (bytes, as --downstream-backlog counts them)")
+                                    .with({})),
       redis_drops_(r.counter("wsgw_redis_drops_total",
                              "Registry writes dropped: the Redis command queue was full").with({})),
       api_to_gateway_latency_(stage_latency(r, "api_to_gateway")),
@@ -244,8 +255,19 @@ void ClusterNode::service_loop() {
   auto next_touch = steady::now() + std::chrono::milliseconds(opt_.touch_period_ms);
   auto next_metrics = steady::now();
   kafka::Message msg;
+  bool paused = false;
   while (running_) {
-    if (consumer_->poll(50, msg)) on_record(msg);
+    if (downstream_backlog_->load(std::memory_order_relaxed) >
+        static_cast<int64_t>(opt_.max_downstream_backlog_bytes)) {
+      // The workers are behind: leave the records in Kafka (and librdkafka's bounded prefetch)
+      // instead of queueing them in front of the workers without limit.
+      if (!paused) downstream_pauses_.inc();
+      paused = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    } else {
+      paused = false;
+      if (consumer_->poll(50, msg)) on_record(msg);
+    }
     producer_->poll(0);
     const auto now = steady::now();
     if (now >= next_beat) {
@@ -278,7 +300,7 @@ void ClusterNode::service_loop() {
 
 void ClusterNode::on_record(const kafka::Message& msg) {
   std::vector<kafka::Header> headers(msg.headers().begin(), msg.headers().end());
-  auto cmd = std::make_shared<DownstreamCommand>();
+  auto cmd = std::make_unique<DownstreamCommand>();
   const auto sent = header_millis(headers, header::ts_api);
   if (sent) {
     api_to_gateway_latency_.observe(static_cast<double>(std::max<int64_t>(0, wall_ms() - *sent)) / 1000.0);
@@ -292,7 +314,15 @@ void ClusterNode::on_record(const kafka::Message& msg) {
   } else {
     downstream_records_.inc();
     cmd->ts_api_ms = sent.value_or(0);  // after parse_downstream, which resets the command
-    hooks_.dispatch(std::move(cmd));
+    // Counted until the last worker drops its reference (the deleter runs on that worker).
+    const auto bytes = static_cast<int64_t>(msg.value().size() + kCommandOverhead);
+    downstream_backlog_->fetch_add(bytes, std::memory_order_relaxed);
+    std::shared_ptr<const DownstreamCommand> tracked(
+        cmd.release(), [backlog = downstream_backlog_, bytes](const DownstreamCommand* c) {
+          backlog->fetch_sub(bytes, std::memory_order_relaxed);
+          delete c;
+        });
+    hooks_.dispatch(std::move(tracked));
   }
 }
 
@@ -477,6 +507,7 @@ void ClusterNode::refresh_client_metrics() {
   redis_failed_.set(rs.failed_local);
   redis_connects_.set(rs.connects);
   redis_queued_.set(static_cast<double>(redis_->queued()));
+  downstream_backlog_gauge_.set(static_cast<double>(downstream_backlog_->load(std::memory_order_relaxed)));
   redis_connected_.set(redis_->connected() ? 1 : 0);
   if (bus_) {
     bus_messages_.set(bus_->messages_received());

@@ -57,6 +57,11 @@ struct ClusterOptions {
   uint32_t heartbeat_ms = 2000;
   uint32_t lease_ttl_ms = 15000;
   uint32_t touch_period_ms = 10000;  // liveness flush period
+  // Downstream records dispatched to the workers and not yet applied by all of them (bytes,
+  // each record counted as its value plus kCommandOverhead): above this the service thread
+  // stops reading Kafka until the workers catch up. Every queue between Kafka and the
+  // sockets is bounded that way; librdkafka's own prefetch is bounded by its settings.
+  size_t max_downstream_backlog_bytes = 64u << 20;
 };
 
 
@@ -169,6 +174,11 @@ class ClusterNode final : public session::SocketIoApp {
   metrics::Counter& downstream_records_;
   metrics::Counter& downstream_skipped_;
   metrics::Counter& downstream_malformed_;
+  metrics::Counter& downstream_pauses_;
+  metrics::Gauge& downstream_backlog_gauge_;
+  // Bytes of dispatched commands not yet released by every worker (see ClusterOptions). Shared
+  // with the commands' deleters, which may run after this node is gone (at shutdown).
+  std::shared_ptr<std::atomic<int64_t>> downstream_backlog_ = std::make_shared<std::atomic<int64_t>>(0);
   metrics::Counter& redis_drops_;
   metrics::Histogram& api_to_gateway_latency_;
   metrics::Histogram& api_to_socket_latency_;

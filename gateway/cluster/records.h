@@ -74,7 +74,7 @@ bool parse_downstream(std::span<const kafka::Header> headers, std::string_view v
 std::optional<int64_t> header_millis(std::span<const kafka::Header> headers, std::string_view name);
 
 // Limits on what a downstream record may carry (bounded memory on hostile input).
-inline constexpr uint32_t kMaxAttachments = 64;  // as ws-api validates Emit requests
+inline constexpr uint32_t kMaxAttachments = 10;  // as ws-api validates Emit requests
 inline constexpr size_t kMaxExcept = 1000;
 
 }  // namespace wsgw::cluster

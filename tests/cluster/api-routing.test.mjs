@@ -4,10 +4,13 @@
 // Every delivery check names the exact set of clients that must receive an event and fails
 // when any other client receives it too; targeted emits also check on the gateways' /metrics
 // that a node without targets was not sent a single record.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  apiClient, assert, connectClient, grpc, Manager, metricSum, nextEvent, record, SASL_OPTIONS, sleep, startApi,
-  startGateway, startInfra, summarize, until, waitDownstreamLive,
+  apiClient, assert, connectClient, grpc, makeTestPki, Manager, metricSum, nextEvent, record, SASL_OPTIONS, sleep,
+  startApi, startComponent, startGateway, startInfra, summarize, until, waitDownstreamLive,
 } from './lib/cluster.mjs';
 import { nowSeconds, signJwt } from '../interop/lib/jwt.mjs';
 
@@ -159,6 +162,41 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
       const [, text, bin] = received(a1, 'to-bin')[0];
       assert.equal(text, 'x');
       assert.deepEqual([...new Uint8Array(bin)], [1, 2, 3]);
+    });
+
+    it('10 attachments (the most socket.io-client decodes) arrive whole; 11 are INVALID_ARGUMENT', async () => {
+      const placeholders = (n) => JSON.stringify(Array.from({ length: n }, (_, num) => ({ _placeholder: true, num })));
+      const attachments = (n) => Array.from({ length: n }, (_, i) => Buffer.from([i, 255 - i]));
+      await api.Emit({ sid: a1.id, event: 'many-bins', args_json: placeholders(10), attachments: attachments(10) });
+      await until('"many-bins" delivered', () => received(a1, 'many-bins').length > 0, 10000, 20);
+      const [[, ...bins]] = received(a1, 'many-bins');
+      assert.equal(bins.length, 10);
+      bins.forEach((bin, i) => assert.deepEqual([...new Uint8Array(bin)], [i, 255 - i], `attachment ${i}`));
+      await assert.rejects(api.Emit({ sid: a1.id, event: 'too-many-bins', args_json: placeholders(11), attachments: attachments(11) }),
+        (err) => err.code === grpc.status.INVALID_ARGUMENT && /attachments/.test(err.details));
+      assert.ok(a1.connected, 'the client is still connected');
+    });
+
+    it('--downstream-backlog: a node whose workers are behind stops reading Kafka, then delivers everything', async () => {
+      // Records of 100 KB against a 64 KiB budget: after each one the node waits for its
+      // workers before it reads the next, so it never queues 2 MB in front of them.
+      const gwC = await startGateway(env, { name: 'routing-gw-backlog', jwtSecret: SECRET, extraArgs: ['--downstream-backlog', '64KiB'] });
+      try {
+        const c = await client(gwC, 'backlog-user');
+        const big = 'x'.repeat(100 * 1000);
+        await Promise.all(Array.from({ length: 20 }, (_, i) =>
+          api.Emit({ sid: c.id, event: 'big', args_json: JSON.stringify([i, big]) })));
+        await until('20 big emits delivered', () => received(c, 'big').length === 20, 20000, 20);
+        assert.deepEqual(received(c, 'big').map(([, i]) => i).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
+        assert.ok(received(c, 'big').every(([, , text]) => text === big), 'payloads intact');
+        assert.ok(await metricSum(gwC.metricsUrl, 'wsgw_downstream_pauses_total') >= 1, 'the node never paused');
+        const t0 = Date.now();
+        while (await metricSum(gwC.metricsUrl, 'wsgw_downstream_backlog_bytes') !== 0 && Date.now() - t0 < 5000) await sleep(200);
+        assert.equal(await metricSum(gwC.metricsUrl, 'wsgw_downstream_backlog_bytes'), 0, 'bytes still counted after every record was applied');
+        c.close();
+      } finally {
+        await gwC.stop();
+      }
     });
 
     it('a gateway delivers API emits from the moment its /readyz answers 200', async () => {
@@ -491,6 +529,74 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
         return true;
       });
       assert.ok(Date.now() - t0 < 15000, `gave up after ${Date.now() - t0} ms (an authentication failure is not retried for long)`);
+    });
+  });
+
+  describe('component services over mutual TLS: --grpc-tls-cert/-key/-client-ca on ws-api', () => {
+    let pkiDir, pki, tlsApi, component;
+    const clientCredentials = (ca, cert) => grpc.credentials.createSsl(
+      pki.pem(`${ca}.crt`), cert ? pki.pem(`${cert}.key`) : null, cert ? pki.pem(`${cert}.crt`) : null);
+
+    before(async () => {
+      pkiDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsgw-cluster-pki-'));
+      pki = makeTestPki(pkiDir);
+      tlsApi = await startApi(env, {
+        name: 'routing-tls-api',
+        extraArgs: ['--grpc-tls-cert', pki.path('server.crt'), '--grpc-tls-key', pki.path('server.key'),
+          '--grpc-tls-client-ca', pki.path('ca.crt')],
+      });
+    });
+
+    after(async () => {
+      await component?.stop();
+      await tlsApi?.stop();
+      if (pkiDir) fs.rmSync(pkiDir, { recursive: true, force: true });
+    });
+
+    it('a client with a certificate from the client CA emits to a socket', async () => {
+      const tapi = apiClient(tlsApi.addr, clientCredentials('ca', 'client'));
+      try {
+        const c = await client(gwA, 'tls-user');
+        assert.equal((await tapi.Emit({ sid: c.id, event: 'over-mtls', args_json: '["ok"]' })).target_nodes, 1);
+        await until('"over-mtls" delivered', () => received(c, 'over-mtls').length > 0, 10000, 20);
+        assert.deepEqual(received(c, 'over-mtls')[0], ['over-mtls', 'ok']);
+        c.close();
+      } finally {
+        tapi.close();
+      }
+    });
+
+    it('no client certificate, one from another CA, or plaintext: UNAVAILABLE, nothing sent', async () => {
+      const c = await client(gwA, 'tls-refused');
+      const attempts = {
+        'no client certificate': clientCredentials('ca', null),
+        'a certificate from another CA': clientCredentials('ca', 'other-client'),
+        plaintext: grpc.credentials.createInsecure(),
+      };
+      for (const [what, credentials] of Object.entries(attempts)) {
+        const refused = apiClient(tlsApi.addr, credentials);
+        try {
+          await assert.rejects(refused.Emit({ sid: c.id, event: 'must-not-arrive', args_json: '[]' }, { timeoutMs: 5000 }),
+            (err) => err.code === grpc.status.UNAVAILABLE, `${what}: not refused`);
+        } finally {
+          refused.close();
+        }
+      }
+      await sleep(QUIET_MS);
+      assert.equal(received(c, 'must-not-arrive').length, 0);
+      c.close();
+    });
+
+    it('the example component (--tls-ca/--tls-cert/--tls-key) answers client events over mutual TLS', async () => {
+      component = await startComponent(tlsApi.addr, {
+        name: 'routing-tls-component', group: 'routing-tls',
+        extraArgs: ['--tls-ca', pki.path('ca.crt'), '--tls-cert', pki.path('client.crt'), '--tls-key', pki.path('client.key')],
+      });
+      const c = await client(gwA, 'tls-component-user');
+      c.emit('message', 'through', 'mTLS');
+      await until('"message-back" from the component', () => received(c, 'message-back').length > 0, 10000, 20);
+      assert.deepEqual(received(c, 'message-back')[0], ['message-back', 'through', 'mTLS']);
+      c.close();
     });
   });
 });
