@@ -100,7 +100,7 @@ void Worker::for_each_target(const session::Delivery& d,
   using Target = session::Delivery::Target;
   auto selected = [&](const session::NamespaceSocket* s) {
     return s->nsp() == d.nsp &&
-           std::find(d.except.begin(), d.except.end(), s->id()) == d.except.end();
+           !std::binary_search(d.except.begin(), d.except.end(), s->id());
   };
   auto visit = [&](const session::LocalIndex::Members* members) {
     if (!members) return;

@@ -15,7 +15,7 @@ struct Delivery {
   Target target = Target::everyone;
   std::string nsp = "/";
   std::string key;                // room name, encoded socket id, or user id
-  std::vector<uint64_t> except;   // socket ids that must not receive it
+  std::vector<uint64_t> except;   // socket ids that must not receive it, sorted ascending
   bool is_volatile = false;
   WireMessagePtr msg;
 };
