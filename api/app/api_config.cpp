@@ -54,6 +54,12 @@ void declare_options(config::OptionSet& o, ApiConfig& c) {
         "events queued per Subscribe stream; a stream that falls further behind is ended with "
         "RESOURCE_EXHAUSTED",
         c.subscriber_queue);
+  o.add("max-subscriptions", "Subscribe streams open at once on this replica; beyond: RESOURCE_EXHAUSTED",
+        c.max_subscriptions);
+  o.add("max-subscription-groups",
+        "subscription groups (each a Kafka consumer and a thread; a stream without a group has "
+        "its own) on this replica; beyond: RESOURCE_EXHAUSTED",
+        c.max_subscription_groups);
   o.add("create-topics",
         "create the wsgw.* topics at start when missing (false where the cluster cannot, e.g. "
         "the local demo's mock Kafka, which creates them itself)",
@@ -119,8 +125,10 @@ bool validate(const ApiConfig& c, std::string& error) {
     error = "--node-timeout must be at least 1s and --reaper-period between 100ms and it";
     return false;
   }
-  if (c.max_pending_acks == 0 || c.subscriber_queue == 0) {
-    error = "--max-pending-acks and --subscriber-queue must be positive";
+  if (c.max_pending_acks == 0 || c.subscriber_queue == 0 || c.max_subscriptions == 0 ||
+      c.max_subscription_groups == 0) {
+    error = "--max-pending-acks, --subscriber-queue, --max-subscriptions and "
+            "--max-subscription-groups must be positive";
     return false;
   }
   if (c.max_payload == 0 || c.max_payload > kMaxPayloadLimit) {

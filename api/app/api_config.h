@@ -32,6 +32,8 @@ struct ApiConfig {
   uint64_t reaper_period_ms = 2000;
   uint64_t max_pending_acks = 100000;
   uint64_t subscriber_queue = 1024;
+  uint64_t max_subscriptions = 1000;
+  uint64_t max_subscription_groups = 100;
   bool create_topics = true;
 };
 

@@ -95,6 +95,8 @@ int main(int argc, char** argv) {
     ho.kafka_extra = bo.kafka_extra;
     ho.api_node = cfg.node_name;
     ho.stream_queue = cfg.subscriber_queue;
+    ho.max_streams = cfg.max_subscriptions;
+    ho.max_groups = cfg.max_subscription_groups;
     hub = std::make_unique<wsgw::api::SubscriptionHub>(ho, &registry);
   }
 

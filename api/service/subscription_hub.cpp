@@ -111,6 +111,12 @@ grpc::Status shutting_down() {
   return {grpc::StatusCode::UNAVAILABLE, "ws-api is shutting down; resubscribe"};
 }
 
+grpc::Status too_many(std::string_view what, std::size_t limit, std::string_view option) {
+  return {grpc::StatusCode::RESOURCE_EXHAUSTED,
+          "too many " + std::string(what) + " on this ws-api replica (" + std::to_string(limit) +
+              ", " + std::string(option) + ")"};
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -349,10 +355,18 @@ grpc::ServerWriteReactor<v1::ClientEvent>* SubscriptionHub::Impl::subscribe(
   {
     std::lock_guard lock(mutex);
     if (stopped) return new EndedStream(shutting_down());
+    if (stream_count >= options.max_streams) {
+      return new EndedStream(too_many("Subscribe streams", options.max_streams, "--max-subscriptions"));
+    }
+    auto existing = groups.find(group_key);
+    if (existing == groups.end() && groups.size() >= options.max_groups) {
+      return new EndedStream(
+          too_many("subscription groups", options.max_groups, "--max-subscription-groups"));
+    }
     // From here gRPC owns the reactor: it lives at least until OnDone.
     stream->hold_self(stream);
     reap_retired_locked();
-    GroupPtr& group = groups[group_key];
+    GroupPtr& group = existing != groups.end() ? existing->second : groups[group_key];
     if (!group) {
       group = std::make_shared<Group>();
       group->name = group_name;

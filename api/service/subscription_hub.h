@@ -19,6 +19,9 @@
 // after the assignment, so a record produced in the few milliseconds between the two can be
 // skipped by a brand-new group.
 //
+// Limits. At most max_streams streams and max_groups groups (named or private) per replica; a
+// Subscribe beyond either ends at once with RESOURCE_EXHAUSTED.
+//
 // Streams. Each stream has a bounded queue of stream_queue events and one write in flight;
 // overflow ends it with RESOURCE_EXHAUSTED (its queued events are lost), a cancelled client is
 // removed from its group, stop() ends every stream with UNAVAILABLE.
@@ -69,6 +72,10 @@ struct SubscriptionHubOptions {
   std::string api_node;  // this replica's name: SubscriptionStarted.api_node, subscription ids
   std::string upstream_topic = std::string(cluster::kUpstreamTopic);
   std::size_t stream_queue = 1024;                  // events queued per stream before overflow
+  // Bounds on what Subscribe callers can make this replica hold: streams, and groups (each
+  // group is a Kafka consumer and a thread). Beyond: RESOURCE_EXHAUSTED at once.
+  std::size_t max_streams = 1000;
+  std::size_t max_groups = 100;
   std::chrono::milliseconds start_timeout{30000};   // waiting for the group's partitions
   std::map<std::string, std::string> kafka_extra;   // any librdkafka consumer property, applied last
 };

@@ -250,7 +250,8 @@ class SubscriptionHubTest : public ::testing::Test {
   // is live for everything after it), behind a real gRPC server.
   void start_hub(std::size_t stream_queue = 1024, std::string brokers = {},
                  std::chrono::milliseconds start_timeout = 15s,
-                 const std::map<std::string, std::string>& extra = {}) {
+                 const std::map<std::string, std::string>& extra = {}, std::size_t max_streams = 1000,
+                 std::size_t max_groups = 100) {
     topic_ = unique_name("upstream");
     if (brokers.empty()) {
       brokers = shared_cluster().bootstrap_servers();
@@ -262,6 +263,8 @@ class SubscriptionHubTest : public ::testing::Test {
     options.upstream_topic = topic_;
     options.stream_queue = stream_queue;
     options.start_timeout = start_timeout;
+    options.max_streams = max_streams;
+    options.max_groups = max_groups;
     // The mock keeps a group "rebalancing" for session.timeout.ms - 1 s after a member leaves;
     // keep that short (but above the 3 s first-join delay).
     options.kafka_extra = {{"session.timeout.ms", "3500"}, {"heartbeat.interval.ms", "500"}, {"log_level", "2"}};
@@ -609,6 +612,35 @@ TEST_F(SubscriptionHubTest, CancelRemovesTheMemberAndStopEndsTheRest) {
   EXPECT_EQ(late_status->error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(late.events().empty());
   hub_->stop();  // idempotent
+}
+
+TEST_F(SubscriptionHubTest, StreamsAndGroupsBeyondTheLimitsAreResourceExhausted) {
+  start_hub(1024, {}, 15s, {}, /*max_streams=*/3, /*max_groups=*/2);
+  const std::string a = unique_name("limit-a"), b = unique_name("limit-b"), c = unique_name("limit-c");
+  Subscriber& a1 = subscribe(request_for(a));
+  Subscriber& b1 = subscribe(request_for(b));
+  ASSERT_TRUE(a1.wait_started(20s));
+  ASSERT_TRUE(b1.wait_started(20s));
+
+  // A third group (named, or the private group of a stream without one): refused.
+  for (const std::string& group : {c, std::string()}) {
+    Subscriber& refused = subscribe(request_for(group));
+    const std::optional<grpc::Status> status = refused.wait_finished(5s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(status->error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status->error_message();
+    EXPECT_NE(status->error_message().find("--max-subscription-groups"), std::string::npos);
+    EXPECT_TRUE(refused.events().empty());
+  }
+  // A member of an existing group fits, until the stream limit.
+  Subscriber& a2 = subscribe(request_for(a));
+  ASSERT_TRUE(a2.wait_started(20s));
+  Subscriber& a3 = subscribe(request_for(a));
+  const std::optional<grpc::Status> status = a3.wait_finished(5s);
+  ASSERT_TRUE(status.has_value());
+  EXPECT_EQ(status->error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status->error_message();
+  EXPECT_NE(status->error_message().find("--max-subscriptions"), std::string::npos);
+  EXPECT_EQ(hub_->streams(), 3u);
+  EXPECT_EQ(hub_->groups(), 2u);
 }
 
 TEST_F(SubscriptionHubTest, StartTimesOutWhenKafkaIsUnreachable) {
