@@ -122,6 +122,8 @@ struct Paging {
 };
 constexpr int32_t kDefaultUserSocketLimit = 100;
 constexpr size_t kReapBatch = 500;
+constexpr size_t kFetchWindow = 512;       // session reads of one request in the Redis queue
+constexpr size_t kAckLivenessBatch = 8192;  // pending acks checked per liveness period
 
 // Sorted items after `last`, at most `size` of them; `next` is set when more remain.
 std::vector<std::string> page_of(std::vector<std::string> items, const std::string& last,
@@ -222,6 +224,7 @@ bool ClusterBackend::start(std::string& error) {
   ro.port = opt_.redis_port;
   ro.username = opt_.redis_username;
   ro.password = opt_.redis_password;
+  ro.queue_capacity = opt_.redis_queue_capacity;
   redis_ = std::make_unique<redis::Client>(ro);
   if (!redis_->wait_connected(std::chrono::seconds(5))) {
     error = "cannot reach Redis at " + opt_.redis_host + ":" + std::to_string(opt_.redis_port) +
@@ -391,33 +394,59 @@ void ClusterBackend::fetch_sessions(std::vector<std::string> sids, SessionsCallb
     done(true, {});
     return;
   }
-  struct State {
+  // At most kFetchWindow reads of one request in the Redis queue at a time: a room of 100,000
+  // sockets is read in turns (each answer submits the next read) instead of overflowing the
+  // bounded queue and starving every other call.
+  struct Fetch {
     std::mutex mutex;
-    size_t remaining = 0;
+    redis::SessionRegistry* sessions = nullptr;
+    std::vector<std::string> sids;
+    size_t next = 0;       // sids[next] is the next one to submit
+    size_t remaining = 0;  // answers still expected
     bool ok = true;
     std::vector<redis::SessionRecord> records;
     SessionsCallback done;
-  };
-  auto state = std::make_shared<State>();
-  state->remaining = sids.size();
-  state->done = std::move(done);
-  auto complete_one = [state](std::optional<redis::SessionRecord> record, bool ok) {
-    bool last = false;
-    {
-      std::lock_guard lock(state->mutex);
-      if (!ok) state->ok = false;
-      if (record) state->records.push_back(std::move(*record));
-      last = --state->remaining == 0;
+
+    // Submits the read of sids[i]; its answer submits the next one. After a failure (a
+    // refused submission, an error answer) the reads not yet submitted are given up at once:
+    // the result is a failure anyway, and chaining them could recurse once per socket.
+    static void read(const std::shared_ptr<Fetch>& f, size_t i) {
+      auto complete = [f](std::optional<redis::SessionRecord> record, bool ok) {
+        bool last = false;
+        std::optional<size_t> following;
+        {
+          std::lock_guard lock(f->mutex);
+          if (!ok) {
+            f->ok = false;
+            f->remaining -= f->sids.size() - f->next;
+            f->next = f->sids.size();
+          }
+          if (record) f->records.push_back(std::move(*record));
+          last = --f->remaining == 0;
+          if (f->next < f->sids.size()) following = f->next++;
+        }
+        if (following) read(f, *following);
+        if (last) f->done(f->ok, std::move(f->records));
+      };
+      const bool submitted = f->sessions->session(
+          f->sids[i], [complete](redis::Result<std::optional<redis::SessionRecord>> r) {
+            complete(r.ok() ? std::move(r.value) : std::nullopt, r.ok());
+          });
+      if (!submitted) complete(std::nullopt, false);
     }
-    if (last) state->done(state->ok, std::move(state->records));
   };
-  for (const auto& sid : sids) {
-    bool submitted = sessions_->session(
-        sid, [complete_one](redis::Result<std::optional<redis::SessionRecord>> r) {
-          complete_one(r.ok() ? std::move(r.value) : std::nullopt, r.ok());
-        });
-    if (!submitted) complete_one(std::nullopt, false);
+  auto fetch = std::make_shared<Fetch>();
+  fetch->sessions = sessions_.get();
+  fetch->remaining = sids.size();
+  fetch->sids = std::move(sids);
+  fetch->done = std::move(done);
+  size_t first = 0;
+  {
+    std::lock_guard lock(fetch->mutex);
+    first = std::min(kFetchWindow, fetch->sids.size());
+    fetch->next = first;
   }
+  for (size_t i = 0; i < first; ++i) Fetch::read(fetch, i);
 }
 
 void ClusterBackend::target_sessions(std::string_view sid, std::string_view uid,
@@ -676,11 +705,19 @@ void ClusterBackend::expire_acks(int64_t now) {
 
 void ClusterBackend::check_ack_liveness() {
   // One pipelined EXISTS per waiting socket: a socket gone from the registry (disconnected or
-  // reaped) will never answer.
+  // reaped) will never answer. At most kAckLivenessBatch per period, taking turns, so a
+  // hundred thousand waiting acks never flood the bounded Redis queue (each is then checked
+  // every few periods instead of every one).
   std::vector<std::pair<uint64_t, std::string>> waiting;
   {
     std::lock_guard lock(acks_mutex_);
-    for (const auto& [id, ack] : pending_) waiting.emplace_back(id, ack->sid);
+    if (ack_liveness_cursor_ >= pending_.size()) ack_liveness_cursor_ = 0;
+    auto it = pending_.begin();
+    std::advance(it, static_cast<std::ptrdiff_t>(ack_liveness_cursor_));
+    for (; it != pending_.end() && waiting.size() < kAckLivenessBatch; ++it) {
+      waiting.emplace_back(it->first, it->second->sid);
+    }
+    ack_liveness_cursor_ += waiting.size();
   }
   if (waiting.empty()) return;
   std::vector<redis::Command> commands;

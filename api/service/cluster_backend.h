@@ -63,6 +63,7 @@ struct BackendOptions {
   uint16_t redis_port = 6379;
   std::string redis_username;
   std::string redis_password;
+  size_t redis_queue_capacity = 65536;  // commands waiting in the Redis client; beyond: refused
   int32_t downstream_partitions = cluster::kDefaultDownstreamPartitions;
   // A gateway node whose heartbeat is older than this is dead: the reaper removes its
   // sessions and reports a `disconnected` (node_lost) event for each. Well above the
@@ -180,6 +181,7 @@ class ClusterBackend {
   mutable std::mutex acks_mutex_;
   std::unordered_map<uint64_t, std::unique_ptr<PendingAck>> pending_;
   std::atomic<uint32_t> ack_seq_{0};
+  size_t ack_liveness_cursor_ = 0;  // where the next liveness check starts (under acks_mutex_)
 
   std::mutex reaper_mutex_;
   std::vector<std::string> reaping_;  // nodes with a reap in progress (one at a time each)

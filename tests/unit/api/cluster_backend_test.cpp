@@ -41,6 +41,10 @@ struct Record {
   std::string value;
 };
 
+// The back-end's Redis queue in these tests: small, so that a big room overflows it when read
+// all at once.
+constexpr size_t kRedisQueue = 1024;
+
 class ClusterBackendTest : public redis::testing::RedisTest {
  protected:
   void SetUp() override {
@@ -88,6 +92,7 @@ class ClusterBackendTest : public redis::testing::RedisTest {
     options.reaper_period = std::chrono::milliseconds(200);
     options.ack_liveness_period = std::chrono::milliseconds(200);
     options.kafka_extra = {{"topic.metadata.refresh.interval.ms", "1000"}};
+    options.redis_queue_capacity = kRedisQueue;
     backend_ = std::make_unique<ClusterBackend>(options, nullptr);
     ASSERT_TRUE(backend_->start(error)) << error;
   }
@@ -402,6 +407,31 @@ TEST_F(ClusterBackendTest, PresenceListsPageAndCount) {
   ASSERT_TRUE(call([&](auto done) { backend_->list_user_sockets(mine, mine_resp, done); }).ok());
   EXPECT_EQ(mine_resp.sockets_size(), 2);
   EXPECT_TRUE(mine_resp.truncated());
+}
+
+TEST_F(ClusterBackendTest, PresenceOfARoomLargerThanTheRedisQueue) {
+  // Three times as many sockets as the back-end's Redis queue holds: the per-socket reads of
+  // ListRoomUsers and CountRooms must go in turns, not all at once.
+  constexpr int kSockets = 3 * static_cast<int>(kRedisQueue);
+  for (int i = 0; i < kSockets; ++i) {
+    add_session("big" + std::to_string(i), "gw-a", "user" + std::to_string(i % 700), "/", {"big"});
+  }
+  v1::CountRoomsRequest count;
+  count.add_rooms("big");
+  v1::CountRoomsResponse counts;
+  grpc::Status status = call([&](auto done) { backend_->count_rooms(count, counts, done); });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(counts.counts(0).sockets(), static_cast<uint32_t>(kSockets));
+  EXPECT_EQ(counts.counts(0).users(), 700u);
+
+  v1::ListRoomUsersRequest users;
+  users.set_room("big");
+  users.set_page_size(1000);
+  v1::ListRoomUsersResponse users_resp;
+  status = call([&](auto done) { backend_->list_room_users(users, users_resp, done); });
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(users_resp.uids_size(), 700);
+  EXPECT_TRUE(users_resp.next_page_token().empty());
 }
 
 TEST_F(ClusterBackendTest, DisconnectSendsNoticeThenKickToTheSocketsNode) {
