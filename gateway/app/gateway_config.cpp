@@ -50,6 +50,10 @@ void declare_options(config::OptionSet& o, GatewayConfig& c) {
   o.add("namespaces", "Socket.IO namespaces clients may connect to (* = any)", c.namespaces);
   o.add_duration_ms("connect-timeout", "time a client has to send its Socket.IO CONNECT",
                     c.connect_timeout_ms);
+  o.add("max-client-events",
+        "events a connection may send per second (all its namespaces; bursts up to this many); "
+        "beyond, events are dropped and counted in wsgw_events_rate_limited_total (0 = no limit)",
+        c.max_client_events);
   o.add_duration_ms("upgrade-timeout", "time a polling client has to finish a WebSocket upgrade",
                     c.upgrade_timeout_ms);
   o.add_duration_ms("http-timeout", "idle keep-alive / incomplete request timeout",

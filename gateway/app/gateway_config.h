@@ -34,6 +34,7 @@ struct GatewayConfig {
   std::string path = "/socket.io/";
   std::vector<std::string> namespaces{"/"};
   uint64_t connect_timeout_ms = 45000;
+  uint32_t max_client_events = 0;  // events per second per connection; 0 = no limit
   uint64_t upgrade_timeout_ms = 10000;
   uint64_t http_timeout_ms = 30000;
   uint64_t shutdown_grace_ms = 10000;

@@ -55,6 +55,7 @@ bool GatewayServer::start(std::string& error) {
   ctx_.sio.jwt = jwt_.get();
   ctx_.sio.ids = ids_.get();
   ctx_.sio.connect_timeout_ms = static_cast<uint32_t>(cfg_.connect_timeout_ms);
+  ctx_.sio.max_events_per_second = cfg_.max_client_events;
   ctx_.http.socketio_path = cfg_.path;
   ctx_.http.cors_origins = cfg_.cors_origins;
   ctx_.http.serve_admin = cfg_.metrics_listen.empty();

@@ -28,6 +28,9 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
       socketio_connect_errors(r.counter("wsgw_socketio_connect_errors_total",
                                         "Socket.IO CONNECT requests refused (auth, namespace)")
                                   .with({})),
+      events_rate_limited(r.counter("wsgw_events_rate_limited_total",
+                                    "Client events dropped: the connection was over "
+                                    "--max-client-events").with({})),
       http_errors(r.counter("wsgw_http_errors_total",
                             "HTTP requests answered with an Engine.IO error").with({})),
       tls_handshake_failures(

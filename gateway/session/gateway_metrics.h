@@ -24,6 +24,7 @@ struct GatewayMetrics {
   metrics::Histogram& heartbeat_rtt_seconds;
   metrics::Gauge& socketio_sockets;
   metrics::Counter& socketio_connect_errors;
+  metrics::Counter& events_rate_limited;
   metrics::Counter& http_errors;
   metrics::Counter& tls_handshake_failures;
   std::array<metrics::Counter*, std::size(kDisconnectTable)> closes{};

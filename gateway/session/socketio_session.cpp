@@ -100,6 +100,24 @@ void SocketIoSession::on_open(EngineSession& s) {
 
 void SocketIoSession::fail(Disconnect why) { engine_->close(why); }
 
+bool SocketIoSession::take_event_token() {
+  const uint32_t rate = ctx_.max_events_per_second;
+  if (rate == 0) return true;
+  const auto now = static_cast<uint32_t>(engine_->host().now_ms());
+  if (!event_budget_started_) {
+    event_budget_started_ = true;
+    event_tokens_ = static_cast<float>(rate);
+  } else {
+    const uint32_t elapsed = now - event_refill_ms_;
+    event_tokens_ = std::min(static_cast<float>(rate),
+                             event_tokens_ + static_cast<float>(elapsed) * static_cast<float>(rate) / 1000.0f);
+  }
+  event_refill_ms_ = now;
+  if (event_tokens_ < 1.0f) return false;
+  event_tokens_ -= 1.0f;
+  return true;
+}
+
 void SocketIoSession::on_message(EngineSession& s, eio::Packet&& p) {
   if (assembler_) {
     if (!p.binary) return fail(Disconnect::bad_packet);  // text while attachments were due
@@ -135,6 +153,10 @@ void SocketIoSession::handle_packet(sio::Packet& p, std::span<const std::string>
   switch (p.type) {
     case T::event:
     case T::binary_event: {
+      if (!take_event_token()) {
+        if (auto* m = engine_->host().metrics()) m->events_rate_limited.inc();
+        return;
+      }
       sio::EventView ev;
       std::string unescaped;
       if (!sio::scan_event(p.data, ev, unescaped)) return fail(Disconnect::bad_packet);

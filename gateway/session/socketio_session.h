@@ -91,6 +91,9 @@ struct SocketIoContext {
   util::Snowflake* ids = nullptr;
   uint32_t connect_timeout_ms = 45000;
   uint32_t max_attachments = 10;
+  // Client events per second per connection (token bucket, bursts up to the same number);
+  // events beyond are dropped and counted. 0 = no limit. Acks to server emits are not limited.
+  uint32_t max_events_per_second = 0;
 };
 
 class SocketIoSession final : public SessionHandler {
@@ -121,12 +124,18 @@ class SocketIoSession final : public SessionHandler {
   bool authenticate(std::string_view auth_json, std::string& user_id,
                     std::vector<std::string>& rooms, std::string& reason) const;
   void fail(Disconnect why);
+  // Takes one event from the connection's budget (max_events_per_second); false: over it.
+  bool take_event_token();
 
   SocketIoContext& ctx_;
   EngineSession* engine_ = nullptr;
   std::string handshake_token_;
   std::vector<std::unique_ptr<NamespaceSocket>> sockets_;
   std::unique_ptr<sio::BinaryAssembler> assembler_;  // only while attachments are arriving
+  // Event budget (when limited): tokens left and when they were last refilled.
+  float event_tokens_ = 0;
+  uint32_t event_refill_ms_ = 0;  // the host's clock, truncated (wraps after 49 days: harmless)
+  bool event_budget_started_ = false;
 };
 
 }  // namespace wsgw::session

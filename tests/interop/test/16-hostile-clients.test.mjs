@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { httpGet, isGateway, startServer } from '../lib/harness.mjs';
-import { sleep } from '../lib/clients.mjs';
+import { ClientPool, connectV4, sleep } from '../lib/clients.mjs';
 
 /** A masked client frame (RFC 6455 5.3): FIN set, payload under 64 KiB. */
 function clientFrame(opcode, payload) {
@@ -129,6 +129,24 @@ describe('hostile clients cost bounded memory and time, never a crash', { skip: 
     assert.ok(own.isRunning(), 'the gateway crashed');
     await own.stop();
     assert.equal(fds, fdsBefore, 'the connection of a peer that does not read is still open after 15 s');
+  });
+
+  it('--max-client-events: a socket.io-client emitting 50 events at once gets 10 through; the rest are counted, the client stays', async () => {
+    const own = await startServer({ name: 'hostile-rate', metricsListen: true, extraArgs: ['--max-client-events', '10'] });
+    const pool = new ClientPool();
+    try {
+      const { socket } = await connectV4(pool, own.url, { transports: ['websocket'] });
+      let echoes = 0;
+      socket.on('message-back', () => { echoes++; });
+      for (let i = 0; i < 50; i++) socket.emit('message', i);
+      await sleep(1000);
+      assert.ok(echoes >= 10 && echoes <= 12, `${echoes} of 50 events echoed (10 per second allowed)`);
+      assert.equal(await metric(own, 'wsgw_events_rate_limited_total'), 50 - echoes);
+      assert.ok(socket.connected, 'the client was disconnected');
+    } finally {
+      pool.closeAll();
+      await own.stop();
+    }
   });
 
   it('repeated upgrade probes: one "3probe", then the probe is closed; the polling session lives on', async () => {

@@ -1,5 +1,7 @@
 #include "gateway/session/socketio_session.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "common/auth/jwt.h"
@@ -97,6 +99,37 @@ TEST_F(SocketIoSessionTest, EventsAcksAndIgnoredNamespaces) {
   EXPECT_EQ(app.log[1], "event / message [1,\"2\",{\"3\":[true]}] att=0");
   EXPECT_EQ(app.log[2], "event / message-with-ack [true] att=0 id=12");
   EXPECT_EQ(app.log[3], "ack 7");
+}
+
+TEST_F(SocketIoSessionTest, EventsOverTheConnectionsRateAreDropped) {
+  ctx.max_events_per_second = 5;
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  engine->ws_text(ws, "40/custom,");
+  const auto idle = [&](uint64_t ms) {  // time passes; the client answers the server's pings
+    for (uint64_t t = 0; t < ms; t += 100) {
+      host.advance(100);
+      engine->ws_text(ws, "3");
+    }
+  };
+  const auto events = [&] {
+    return std::count_if(app.log.begin(), app.log.end(), [](const std::string& l) { return l.rfind("event ", 0) == 0; });
+  };
+  // A burst of 8 over two namespaces: the first 5 pass (one budget per connection).
+  for (int i = 0; i < 4; ++i) engine->ws_text(ws, "42[\"e\"]");
+  for (int i = 0; i < 4; ++i) engine->ws_text(ws, "42/custom,[\"e\"]");
+  EXPECT_EQ(events(), 5);
+  engine->ws_text(ws, "437[\"answer\"]");  // acks to the server's emits are never limited
+  EXPECT_EQ(app.log.back(), "ack 7");
+  // 5 per second refill: 400 ms later two more pass.
+  idle(400);
+  for (int i = 0; i < 4; ++i) engine->ws_text(ws, "42[\"e\"]");
+  EXPECT_EQ(events(), 7);
+  // The bucket never holds more than one second's worth (2 s idle: still only 5).
+  idle(2000);
+  for (int i = 0; i < 10; ++i) engine->ws_text(ws, "42[\"e\"]");
+  EXPECT_EQ(events(), 12);
+  EXPECT_FALSE(engine->closed()) << "dropping is the whole penalty";
 }
 
 TEST_F(SocketIoSessionTest, BinaryEventIsAssembledFromAttachments) {
