@@ -9,20 +9,10 @@
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
+#include "common/util/openssl_error.h"
+
 namespace wsgw::api {
 namespace {
-
-// OpenSSL's queued errors as one line (and the queue emptied).
-std::string openssl_errors() {
-  std::string text;
-  while (unsigned long code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    if (!text.empty()) text += "; ";
-    text += buf;
-  }
-  return text.empty() ? "unknown OpenSSL error" : text;
-}
 
 struct SslCtxFree {
   void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
@@ -35,25 +25,25 @@ bool check_tls_files(const ApiConfig& cfg, std::string& error) {
   ERR_clear_error();
   std::unique_ptr<SSL_CTX, SslCtxFree> ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) {
-    error = "cannot create a TLS context: " + openssl_errors();
+    error = "cannot create a TLS context: " + util::openssl_error_text();
     return false;
   }
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cfg.grpc_tls_cert.c_str()) != 1) {
-    error = "--grpc-tls-cert " + cfg.grpc_tls_cert + ": " + openssl_errors();
+    error = "--grpc-tls-cert " + cfg.grpc_tls_cert + ": " + util::openssl_error_text();
     return false;
   }
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), cfg.grpc_tls_key.c_str(), SSL_FILETYPE_PEM) != 1) {
-    error = "--grpc-tls-key " + cfg.grpc_tls_key + ": " + openssl_errors();
+    error = "--grpc-tls-key " + cfg.grpc_tls_key + ": " + util::openssl_error_text();
     return false;
   }
   if (SSL_CTX_check_private_key(ctx.get()) != 1) {
     error = "--grpc-tls-key " + cfg.grpc_tls_key + " does not match the certificate in " +
-            cfg.grpc_tls_cert + ": " + openssl_errors();
+            cfg.grpc_tls_cert + ": " + util::openssl_error_text();
     return false;
   }
   if (!cfg.grpc_tls_client_ca.empty() &&
       SSL_CTX_load_verify_locations(ctx.get(), cfg.grpc_tls_client_ca.c_str(), nullptr) != 1) {
-    error = "--grpc-tls-client-ca " + cfg.grpc_tls_client_ca + ": " + openssl_errors();
+    error = "--grpc-tls-client-ca " + cfg.grpc_tls_client_ca + ": " + util::openssl_error_text();
     return false;
   }
   return true;

@@ -4,18 +4,11 @@
 
 #include <openssl/err.h>
 
+#include "common/util/openssl_error.h"
+
 namespace wsgw::net {
 
-std::string openssl_error_text() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "unknown TLS error" : out;
-}
+using util::openssl_error_text;
 
 namespace {
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,

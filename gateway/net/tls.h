@@ -19,7 +19,4 @@ using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxDeleter>;
 SslCtxPtr make_server_tls_context(const std::string& cert_file, const std::string& key_file,
                                   std::string& error);
 
-// The last OpenSSL error as text (and clears the queue).
-std::string openssl_error_text();
-
 }  // namespace wsgw::net
