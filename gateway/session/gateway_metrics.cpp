@@ -31,6 +31,8 @@ GatewayMetrics::GatewayMetrics(metrics::Registry& r)
       events_rate_limited(r.counter("wsgw_events_rate_limited_total",
                                     "Client events dropped: the connection was over "
                                     "--max-client-events").with({})),
+      room_joins_refused(r.counter("wsgw_room_joins_refused_total",
+                                   "Joins refused: the socket was in 1000 rooms already").with({})),
       http_errors(r.counter("wsgw_http_errors_total",
                             "HTTP requests answered with an Engine.IO error").with({})),
       tls_handshake_failures(

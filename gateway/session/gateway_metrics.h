@@ -25,6 +25,7 @@ struct GatewayMetrics {
   metrics::Gauge& socketio_sockets;
   metrics::Counter& socketio_connect_errors;
   metrics::Counter& events_rate_limited;
+  metrics::Counter& room_joins_refused;
   metrics::Counter& http_errors;
   metrics::Counter& tls_handshake_failures;
   std::array<metrics::Counter*, std::size(kDisconnectTable)> closes{};

@@ -15,6 +15,10 @@ namespace {
 constexpr size_t kMaxAttachmentBytesFactor = 1;  // attachments count against maxPayload once
 // With --namespaces '*' a client could otherwise open sockets without limit.
 constexpr size_t kMaxNamespacesPerSession = 32;
+// Rooms one namespace socket may be in: each costs memory here, in the worker's index and in
+// the socket's Redis record, and a component that joins without ever leaving must not grow
+// them without bound.
+constexpr size_t kMaxRoomsPerSocket = 1000;
 
 // The token a client put in its CONNECT auth payload: {"token": "..."}.
 std::string token_from_auth(std::string_view auth_json) {
@@ -37,6 +41,11 @@ bool NamespaceSocket::may_join(std::string_view room) const {
 bool NamespaceSocket::join(std::string_view room) {
   LocalIndex* index = owner_.engine().host().local_index();
   if (!index || !may_join(room)) return false;
+  if (rooms_.size() >= kMaxRoomsPerSocket &&
+      std::find(rooms_.begin(), rooms_.end(), room) == rooms_.end()) {
+    if (auto* m = owner_.engine().host().metrics()) m->room_joins_refused.inc();
+    return false;
+  }
   if (!index->join(nsp_, room, this)) return false;
   rooms_.emplace_back(room);
   return true;

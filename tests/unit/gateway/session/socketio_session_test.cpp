@@ -255,6 +255,18 @@ TEST_F(SocketIoSessionTest, UnconfirmedSocketCanStillBeDisconnected) {
   EXPECT_TRUE(ws.sent.empty());
 }
 
+TEST_F(SocketIoSessionTest, ASocketHoldsAtMostAThousandRooms) {
+  open(eio::Version::v4);
+  engine->ws_text(ws, "40");
+  NamespaceSocket* sock = dynamic_cast<SocketIoSession*>(engine->handler())->find("/");
+  ASSERT_NE(sock, nullptr);
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(sock->join("r" + std::to_string(i))) << i;
+  EXPECT_FALSE(sock->join("one-too-many"));
+  EXPECT_EQ(host.local_index_store.members("/", "one-too-many"), nullptr);
+  EXPECT_TRUE(sock->leave("r0"));
+  EXPECT_TRUE(sock->join("one-too-many")) << "room again after a leave";
+}
+
 TEST_F(SocketIoSessionTest, RoomsFollowTheJwtClaimAndAreLeftOnDisconnect) {
   auth::JwtVerifier verifier("k");
   ctx.jwt = &verifier;
