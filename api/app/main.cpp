@@ -31,16 +31,11 @@ int main(int argc, char** argv) {
                                "wsgw API daemon: the gRPC API (wsgw.v1) that component services "
                                "call to push to Socket.IO clients and to receive their events");
   wsgw::api::declare_options(opts, cfg);
-  auto r = opts.parse(argc, argv);
-  if (r.help) {
-    std::fputs(opts.help_text().c_str(), stdout);
-    return 0;
+  if (auto exit_code = opts.parse_command_line(
+          argc, argv, [&](std::string& error) { return wsgw::api::validate(cfg, error); })) {
+    return *exit_code;
   }
   std::string error;
-  if (!r.ok || !wsgw::api::validate(cfg, error)) {
-    std::fprintf(stderr, "ws-api: %s\n(see ws-api --help)\n", r.ok ? error.c_str() : r.error.c_str());
-    return 2;
-  }
   auto logger = spdlog::stderr_color_mt("ws-api");
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));

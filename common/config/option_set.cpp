@@ -327,6 +327,22 @@ ParseResult OptionSet::parse(int argc, const char* const* argv) {
   return parse(argc, argv, process_env_lookup);
 }
 
+std::optional<int> OptionSet::parse_command_line(
+    int argc, const char* const* argv, const std::function<bool(std::string& error)>& validate) {
+  const ParseResult r = parse(argc, argv);
+  if (r.help) {
+    std::fputs(help_text().c_str(), stdout);
+    return 0;
+  }
+  std::string error;
+  if (!r.ok || !validate(error)) {
+    std::fprintf(stderr, "%s: %s\n(see %s --help)\n", program_name_.c_str(),
+                 r.ok ? error.c_str() : r.error.c_str(), program_name_.c_str());
+    return 2;
+  }
+  return std::nullopt;
+}
+
 ParseResult OptionSet::parse(int argc, const char* const* argv, const EnvLookup& env_lookup) {
   try {
     if (!registration_error_.empty()) return failure("internal error: " + registration_error_);

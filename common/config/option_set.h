@@ -216,6 +216,12 @@ class OptionSet {
   ParseResult parse(int argc, const char* const* argv);
   ParseResult parse(int argc, const char* const* argv, const EnvLookup& env_lookup);
 
+  // A daemon's whole command line: parse(), then `validate` (the checks the option kinds cannot
+  // make). Returns the exit code when the process should stop now: 0 after printing --help,
+  // 2 after printing the error (and a pointer to --help) to stderr. nullopt: go on.
+  std::optional<int> parse_command_line(int argc, const char* const* argv,
+                                        const std::function<bool(std::string& error)>& validate);
+
   // Applies a YAML document as --config would; `source_name` prefixes error messages.
   // Exposed for tests and fuzzing; parse() calls it with the file's contents.
   ParseResult apply_yaml(std::string_view yaml_text, std::string_view source_name);

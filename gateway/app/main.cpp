@@ -1,6 +1,6 @@
 // ws-gateway: the Socket.IO-compatible WebSocket gateway daemon.
 #include <csignal>
-#include <cstdio>
+#include <string>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -16,16 +16,9 @@ int main(int argc, char** argv) {
                                "Socket.IO-compatible WebSocket gateway (Engine.IO v3/v4, "
                                "Socket.IO v4/v5, WebSocket and HTTP long-polling)");
   wsgw::app::declare_options(opts, cfg);
-  auto r = opts.parse(argc, argv);
-  if (r.help) {
-    std::fputs(opts.help_text().c_str(), stdout);
-    return 0;
-  }
-  std::string error;
-  if (!r.ok || !wsgw::app::validate(cfg, error)) {
-    std::fprintf(stderr, "ws-gateway: %s\n(see ws-gateway --help)\n",
-                 r.ok ? error.c_str() : r.error.c_str());
-    return 2;
+  if (auto exit_code = opts.parse_command_line(
+          argc, argv, [&](std::string& error) { return wsgw::app::validate(cfg, error); })) {
+    return *exit_code;
   }
   auto logger = spdlog::stderr_color_mt("ws-gateway");
   spdlog::set_default_logger(logger);
@@ -33,6 +26,7 @@ int main(int argc, char** argv) {
   spdlog::debug("effective configuration:\n{}", opts.dump_effective());
 
   wsgw::app::GatewayServer server(cfg);
+  std::string error;
   if (!server.start(error)) {
     spdlog::critical("{}", error);
     return 1;

@@ -107,6 +107,23 @@ void expect_all_changed(const Config& cfg) {
   EXPECT_EQ(cfg.redis_password, "pw");
 }
 
+TEST(OptionSet, ParseCommandLineTellsTheDaemonWhetherToGoOn) {
+  // What both daemons' main() do: --help and errors end the process (0 / 2), else go on.
+  const auto run = [](std::vector<const char*> argv, bool valid) {
+    Fixture f;
+    argv.insert(argv.begin(), "ws-gateway");
+    return f.opts.parse_command_line(static_cast<int>(argv.size()), argv.data(), [valid](std::string& error) {
+      if (!valid) error = "threads and workers disagree";
+      return valid;
+    });
+  };
+  EXPECT_EQ(run({"--threads", "3"}, true), std::nullopt);
+  EXPECT_EQ(run({"--help"}, true), std::optional<int>(0));
+  EXPECT_EQ(run({"--help", "--no-such-option"}, true), std::optional<int>(0)) << "--help wins";
+  EXPECT_EQ(run({"--no-such-option"}, true), std::optional<int>(2));
+  EXPECT_EQ(run({"--threads", "3"}, false), std::optional<int>(2)) << "the daemon's own checks";
+}
+
 TEST(OptionSet, NoArgumentsKeepsDefaults) {
   Fixture f;
   const ParseResult r = f.parse({});
