@@ -654,7 +654,9 @@ bool Connection::accept_websocket(eio::Version v) {
   phase_ = Phase::websocket;
   wait_readable();
   flush_ws();
-  return true;
+  // Writing the 101 can fail (the client reset the connection right after its request): the
+  // connection is closed then, and no session may be attached to it.
+  return phase_ == Phase::websocket;
 }
 
 void Connection::consume_pipelined_frames() {

@@ -139,12 +139,11 @@ void Worker::for_each_target(const session::Delivery& d,
 
 size_t Worker::deliver(const session::Delivery& d) {
   // The same WireMessage (one encoding, one allocation) is queued for every target.
-  // Corked: each socket writes once, after this and any broadcast queued behind it on this
-  // thread (the flushes run as deferred work, after the handlers already waiting).
+  // Each socket writes once, after this and any broadcast queued behind it on this thread
+  // (sessions defer their writes: the flushes run as deferred work, after the handlers
+  // already waiting), like uWebSockets' cork.
   size_t n = 0;
-  corked_ = true;
   for_each_target(d, [&](session::NamespaceSocket& s) { n += s.send(d.msg, d.is_volatile) ? 1 : 0; });
-  corked_ = false;
   return n;
 }
 

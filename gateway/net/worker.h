@@ -67,7 +67,6 @@ class Worker final : public session::SessionHost {
   session::GatewayMetrics* metrics() override;
   const session::WireMessagePtr& ping_message() override { return ping_; }
   session::LocalIndex* local_index() override { return &local_index_; }
-  bool corked() const override { return corked_; }
 
   static constexpr size_t kReadBufferSize = 64 * 1024;
   static constexpr size_t kWriteScratchSize = 16 * 1024;  // one TLS record of coalesced frames
@@ -87,7 +86,6 @@ class Worker final : public session::SessionHost {
   std::unordered_map<uint64_t, std::unique_ptr<session::EngineSession>> sessions_;
   std::vector<std::function<void()>> deferred_;
   bool deferred_posted_ = false;
-  bool corked_ = false;  // inside deliver()
   std::atomic<size_t> live_sessions_{0};
   session::WireMessagePtr ping_;
   session::LocalIndex local_index_;

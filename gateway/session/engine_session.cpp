@@ -199,6 +199,7 @@ bool EngineSession::begin_probe(WsLink& link) {
 void EngineSession::on_probe_packet(WsLink& link, eio::Packet&& p) {
   if (p.type == eio::PacketType::ping && p.data == "probe" && !probe_confirmed_) {
     link.ws_send_direct(make_text_packet(eio::PacketType::pong, "probe").frame);
+    if (probe_ != &link) return;  // writing the reply failed: the probe is gone already
     probe_confirmed_ = true;
     // Let a held GET return so the client can pause polling and complete the upgrade.
     if (poll_) schedule_poll_flush();
@@ -271,7 +272,7 @@ void EngineSession::on_packet(eio::Packet&& p) {
 }
 
 bool EngineSession::send(WireMessagePtr msg, bool is_volatile) {
-  if (closed_) return false;
+  if (closed_ || overflowed_) return false;
   size_t evicted = 0;
   const size_t count = msg->packets.size();
   auto r = queue_.push(std::move(msg), is_volatile, host_.session_config().max_queue_bytes,
@@ -283,7 +284,11 @@ bool EngineSession::send(WireMessagePtr msg, bool is_volatile) {
     return false;
   }
   if (r == SendQueue::PushResult::overflow) {
-    close(Disconnect::slow_consumer);
+    // Closed after the caller's turn, not inside send(): callers (a Socket.IO session in the
+    // middle of disconnecting a namespace, a delivery visit) must not see the session and
+    // its sockets destroyed under them.
+    overflowed_ = true;
+    host_.defer([this] { close(Disconnect::slow_consumer); });  // lifetime: see schedule_poll_flush
     return false;
   }
   if (m) m->packets_out.inc(count);
@@ -294,9 +299,9 @@ bool EngineSession::send(WireMessagePtr msg, bool is_volatile) {
 void EngineSession::transport_ready() {
   if (kind_ == Kind::websocket) {
     if (!ws_) return;
-    if (!host_.corked()) return ws_->ws_flush();
-    // Corked (the worker is delivering broadcasts): one write at the end of the batch carries
-    // every frame queued until then, so a burst costs one syscall per socket, not one per frame.
+    // Always after the caller's turn: one write carries every frame queued until then (a
+    // broadcast burst costs one syscall per socket, not one per frame), and a failed write,
+    // which closes the session, never happens inside send().
     if (ws_flush_scheduled_) return;
     ws_flush_scheduled_ = true;
     host_.defer([this] {  // same lifetime argument as schedule_poll_flush

@@ -51,9 +51,6 @@ class SessionHost {
   virtual const WireMessagePtr& ping_message() = 0;
   // This thread's sockets by id, user and room (null where unsupported).
   virtual LocalIndex* local_index() { return nullptr; }
-  // True while the thread delivers a broadcast: WebSocket sessions then defer their write to
-  // the end of the batch (like uWebSockets' cork), coalescing everything queued until then.
-  virtual bool corked() const { return false; }
 
  protected:
   ~SessionHost() = default;
@@ -158,7 +155,8 @@ class EngineSession final : public util::TimerNode {
   bool supports_binary_;
   bool closed_ = false;
   bool poll_flush_scheduled_ = false;
-  bool ws_flush_scheduled_ = false;  // corked: a flush is deferred to the end of the batch
+  bool ws_flush_scheduled_ = false;  // a WebSocket write is deferred to after this turn
+  bool overflowed_ = false;          // the queue overflowed: closing after this turn
   bool probe_confirmed_ = false;  // the probe answered "2probe": GETs must not be held
 };
 

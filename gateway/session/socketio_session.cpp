@@ -97,14 +97,15 @@ NamespaceSocket* SocketIoSession::find(std::string_view nsp) {
 
 void SocketIoSession::on_open(EngineSession& s) {
   engine_ = &s;
+  // Until a CONNECT succeeds (handle_connect clears it), for every protocol: a v2 client whose
+  // implicit CONNECT was refused must not hold its session for ever by pinging.
+  s.set_handshake_deadline(s.host().now_ms() + ctx_.connect_timeout_ms);
   if (protocol() == sio::ProtocolVersion::v4) {
     // Socket.IO v2 clients are connected to "/" implicitly, right after the Engine.IO open.
     sio::Packet connect;
     connect.type = sio::PacketType::connect;
     handle_connect(connect);
-    return;
   }
-  s.set_handshake_deadline(s.host().now_ms() + ctx_.connect_timeout_ms);
 }
 
 void SocketIoSession::fail(Disconnect why) { engine_->close(why); }

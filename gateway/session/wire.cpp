@@ -48,6 +48,7 @@ WirePacket make_ws_control(uint8_t opcode, std::string_view payload) {
 WireMessagePtr make_message(std::vector<WirePacket> packets) {
   auto m = std::make_shared<WireMessage>();
   m->packets = std::move(packets);
+  m->bytes = kMessageOverhead;
   for (const auto& p : m->packets) m->bytes += p.frame.size() + p.frame_v3.size();
   return m;
 }

@@ -27,9 +27,14 @@ struct WirePacket {
   eio::Packet to_packet() const { return eio::Packet{type, binary, std::string(data())}; }
 };
 
+// What a queued message costs besides its frames: the shared message, its packet vector and
+// the queue entry. Counted so that a flood of tiny messages (pongs) cannot hold 50 times the
+// queue's byte limit in bookkeeping.
+inline constexpr size_t kMessageOverhead = 128;
+
 struct WireMessage {
   std::vector<WirePacket> packets;
-  size_t bytes = 0;  // what this message costs a send queue
+  size_t bytes = 0;  // what this message costs a send queue: frames + kMessageOverhead
 };
 using WireMessagePtr = std::shared_ptr<const WireMessage>;
 

@@ -149,6 +149,27 @@ describe('hostile clients cost bounded memory and time, never a crash', { skip: 
     }
   });
 
+  it('WebSocket upgrades reset right behind their request leave no session behind', async () => {
+    const own = await startServer({ name: 'hostile-reset', metricsListen: true });
+    try {
+      for (let i = 0; i < 300; i++) {
+        const socket = net.connect(own.port, own.host);
+        await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject); });
+        socket.write(`GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n` +
+          `Connection: Upgrade\r\nSec-WebSocket-Key: ${crypto.randomBytes(16).toString('base64')}\r\n` +
+          'Sec-WebSocket-Version: 13\r\n\r\n');
+        socket.resetAndDestroy();  // RST: the 101 may fail to be written
+      }
+      await sleep(1000);
+      const text = (await httpGet(`${own.metricsUrl}/metrics`)).body;
+      const open = [...text.matchAll(/^wsgw_connections\{transport="websocket"\} (\S+)$/gm)].map((m) => Number(m[1]));
+      assert.deepEqual(open, [0], 'sessions left attached to connections that are gone');
+      assert.ok(own.isRunning(), 'the gateway crashed');
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('repeated upgrade probes: one "3probe", then the probe is closed; the polling session lives on', async () => {
     const res = await httpGet(`${server.url}/socket.io/?EIO=4&transport=polling`);
     assert.equal(res.status, 200);

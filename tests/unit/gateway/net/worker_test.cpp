@@ -54,6 +54,7 @@ class WorkerDeliveryTest : public ::testing::Test {
     link->session = &ref;
     ref.start_websocket(*link);
     ref.ws_text(*link, nsp == "/" ? "40" : "40" + nsp + ",");
+    run_worker();  // the CONNECT answer is written at the end of the turn
     link->sent.clear();
     sessions.push_back(&ref);
     links.push_back(std::move(link));
@@ -116,6 +117,7 @@ TEST_F(WorkerDeliveryTest, ClosingAConnectionMidVisitSkipsItsOtherNamespaceSocke
   for (size_t i = 0; i < kConnections; ++i) {
     auto& link = client("alice");
     sessions[i]->ws_text(link, "40/b,");
+    run_worker();
     link.sent.clear();
   }
   ASSERT_EQ(worker->local_index()->socket_count(), 2 * kConnections);

@@ -31,9 +31,7 @@ class FakeHost : public SessionHost {
   GatewayMetrics* metrics() override { return nullptr; }
   const WireMessagePtr& ping_message() override { return ping_; }
   LocalIndex* local_index() override { return &local_index_store; }
-  bool corked() const override { return corked_flag; }
   LocalIndex local_index_store;
-  bool corked_flag = false;
 
   // Moves the clock and fires due timers, then runs deferred work.
   void advance(uint64_t ms) {

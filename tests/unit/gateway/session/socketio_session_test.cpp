@@ -51,16 +51,23 @@ class SocketIoSessionTest : public ::testing::Test {
     engine->set_handler(std::make_unique<SocketIoSession>(ctx, std::move(handshake_token)));
     ws.session = engine.get();
     engine->start_websocket(ws);
+    host.run_deferred();
     ws.sent.clear();
+  }
+  // A frame from the client, then the end of the worker's turn (the session's writes are
+  // deferred to it).
+  void text(std::string_view frame) {
+    engine->ws_text(ws, frame);
+    host.run_deferred();
   }
 };
 
 TEST_F(SocketIoSessionTest, ConnectToMainAndCustomNamespace) {
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
+  text("40");
   ASSERT_EQ(ws.sent.size(), 1u);
   EXPECT_EQ(ws.sent[0].rfind("40{\"sid\":\"", 0), 0u) << ws.sent[0];
-  engine->ws_text(ws, "40/custom,{\"token\":\"abc\"}");
+  text("40/custom,{\"token\":\"abc\"}");
   ASSERT_EQ(ws.sent.size(), 2u);
   EXPECT_EQ(ws.sent[1].rfind("40/custom,{\"sid\":\"", 0), 0u) << ws.sent[1];
   ASSERT_EQ(app.log.size(), 2u);
@@ -69,7 +76,7 @@ TEST_F(SocketIoSessionTest, ConnectToMainAndCustomNamespace) {
 
 TEST_F(SocketIoSessionTest, UnknownNamespaceGetsConnectError) {
   open(eio::Version::v4);
-  engine->ws_text(ws, "40/random,");
+  text("40/random,");
   ASSERT_EQ(ws.sent.size(), 1u);
   EXPECT_EQ(ws.sent[0], "44/random,{\"message\":\"Invalid namespace\"}");
   EXPECT_FALSE(engine->closed());
@@ -81,7 +88,7 @@ TEST_F(SocketIoSessionTest, NamespacesPerConnectionAreBounded) {
   } any;
   ctx.app = &any;
   open(eio::Version::v4);
-  for (int i = 0; i < 40; ++i) engine->ws_text(ws, "40/n" + std::to_string(i) + ",");
+  for (int i = 0; i < 40; ++i) text("40/n" + std::to_string(i) + ",");
   ASSERT_EQ(ws.sent.size(), 40u);
   EXPECT_EQ(ws.sent[31].rfind("40/n31,", 0), 0u);
   EXPECT_EQ(ws.sent[32], "44/n32,{\"message\":\"Too many namespaces\"}");
@@ -90,11 +97,11 @@ TEST_F(SocketIoSessionTest, NamespacesPerConnectionAreBounded) {
 
 TEST_F(SocketIoSessionTest, EventsAcksAndIgnoredNamespaces) {
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
-  engine->ws_text(ws, "42[\"message\",1,\"2\",{\"3\":[true]}]");
-  engine->ws_text(ws, "4212[\"message-with-ack\",true]");
-  engine->ws_text(ws, "43/custom,5[]");  // not connected to /custom: ignored
-  engine->ws_text(ws, "437[\"x\"]");
+  text("40");
+  text("42[\"message\",1,\"2\",{\"3\":[true]}]");
+  text("4212[\"message-with-ack\",true]");
+  text("43/custom,5[]");  // not connected to /custom: ignored
+  text("437[\"x\"]");
   ASSERT_EQ(app.log.size(), 4u);
   EXPECT_EQ(app.log[1], "event / message [1,\"2\",{\"3\":[true]}] att=0");
   EXPECT_EQ(app.log[2], "event / message-with-ack [true] att=0 id=12");
@@ -104,38 +111,38 @@ TEST_F(SocketIoSessionTest, EventsAcksAndIgnoredNamespaces) {
 TEST_F(SocketIoSessionTest, EventsOverTheConnectionsRateAreDropped) {
   ctx.max_events_per_second = 5;
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
-  engine->ws_text(ws, "40/custom,");
+  text("40");
+  text("40/custom,");
   const auto idle = [&](uint64_t ms) {  // time passes; the client answers the server's pings
     for (uint64_t t = 0; t < ms; t += 100) {
       host.advance(100);
-      engine->ws_text(ws, "3");
+      text("3");
     }
   };
   const auto events = [&] {
     return std::count_if(app.log.begin(), app.log.end(), [](const std::string& l) { return l.rfind("event ", 0) == 0; });
   };
   // A burst of 8 over two namespaces: the first 5 pass (one budget per connection).
-  for (int i = 0; i < 4; ++i) engine->ws_text(ws, "42[\"e\"]");
-  for (int i = 0; i < 4; ++i) engine->ws_text(ws, "42/custom,[\"e\"]");
+  for (int i = 0; i < 4; ++i) text("42[\"e\"]");
+  for (int i = 0; i < 4; ++i) text("42/custom,[\"e\"]");
   EXPECT_EQ(events(), 5);
-  engine->ws_text(ws, "437[\"answer\"]");  // acks to the server's emits are never limited
+  text("437[\"answer\"]");  // acks to the server's emits are never limited
   EXPECT_EQ(app.log.back(), "ack 7");
   // 5 per second refill: 400 ms later two more pass.
   idle(400);
-  for (int i = 0; i < 4; ++i) engine->ws_text(ws, "42[\"e\"]");
+  for (int i = 0; i < 4; ++i) text("42[\"e\"]");
   EXPECT_EQ(events(), 7);
   // The bucket never holds more than one second's worth (2 s idle: still only 5).
   idle(2000);
-  for (int i = 0; i < 10; ++i) engine->ws_text(ws, "42[\"e\"]");
+  for (int i = 0; i < 10; ++i) text("42[\"e\"]");
   EXPECT_EQ(events(), 12);
   EXPECT_FALSE(engine->closed()) << "dropping is the whole penalty";
 }
 
 TEST_F(SocketIoSessionTest, BinaryEventIsAssembledFromAttachments) {
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
-  engine->ws_text(ws, "452-[\"up\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]");
+  text("40");
+  text("452-[\"up\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]");
   EXPECT_EQ(app.log.size(), 1u);
   engine->ws_binary(ws, "\x01");
   EXPECT_EQ(app.log.size(), 1u);
@@ -147,12 +154,12 @@ TEST_F(SocketIoSessionTest, BinaryEventIsAssembledFromAttachments) {
 TEST_F(SocketIoSessionTest, MalformedPacketsCloseTheConnection) {
   for (const char* bad : {"4abc", "42{}", "42abc[\"message\"]", "49", "42[\"connect\"]"}) {
     open(eio::Version::v4);
-    engine->ws_text(ws, "40");
-    engine->ws_text(ws, bad);
+    text("40");
+    text(bad);
     EXPECT_TRUE(engine->closed()) << bad;
   }
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
+  text("40");
   engine->ws_binary(ws, "stray attachment");
   EXPECT_TRUE(engine->closed());
 }
@@ -173,10 +180,49 @@ TEST_F(SocketIoSessionTest, LegacyClientsAreConnectedToMainImplicitly) {
   engine->set_handler(std::make_unique<SocketIoSession>(ctx, ""));
   ws.session = engine.get();
   engine->start_websocket(ws);
+  host.run_deferred();
   ASSERT_EQ(ws.sent.size(), 2u);
   EXPECT_EQ(ws.sent[1], "40");
-  engine->ws_text(ws, "40/custom");
+  text("40/custom");
   EXPECT_EQ(ws.sent.back(), "40/custom,");
+}
+
+TEST_F(SocketIoSessionTest, ALegacyClientWhoseImplicitConnectWasRefusedTimesOut) {
+  auth::JwtVerifier verifier("s3cret");
+  ctx.jwt = &verifier;
+  engine = std::make_unique<EngineSession>(host, 1, eio::Version::v3, EngineSession::Kind::websocket, true);
+  engine->set_handler(std::make_unique<SocketIoSession>(ctx, ""));  // no token: refused
+  ws.session = engine.get();
+  engine->start_websocket(ws);
+  host.run_deferred();
+  ASSERT_EQ(ws.sent.back().rfind("44", 0), 0u) << ws.sent.back();
+  for (int i = 0; i < 25 && !engine->closed(); ++i) {  // pinging like a live client
+    host.advance(100);
+    text("2");
+  }
+  EXPECT_TRUE(engine->closed()) << "a refused client kept its session by pinging";
+  ASSERT_FALSE(host.closed.empty());
+  EXPECT_EQ(host.closed.back().second, Disconnect::connect_timeout);
+}
+
+TEST_F(SocketIoSessionTest, ADisconnectWhoseNoticeOverflowsTheQueueLeavesTheSessionConsistent) {
+  open(eio::Version::v4);
+  text("40");
+  text("40/custom,");
+  auto* sio = dynamic_cast<SocketIoSession*>(engine->handler());
+  NamespaceSocket* custom = sio->find("/custom");
+  ASSERT_NE(custom, nullptr);
+  // The queue is full (the client stopped reading): the DISCONNECT notice overflows it.
+  host.cfg.max_queue_bytes = engine->queue().bytes();
+  ws.session = nullptr;  // the fake link stops draining the queue
+  sio->disconnect(*custom, "kicked");
+  EXPECT_EQ(sio->find("/custom"), nullptr);
+  EXPECT_NE(sio->find("/"), nullptr) << "the other namespace is untouched until the close";
+  EXPECT_EQ(app.log.back(), "disconnect /custom kicked");
+  host.run_deferred();
+  EXPECT_TRUE(engine->closed());
+  EXPECT_EQ(host.closed.back().second, Disconnect::slow_consumer);
+  EXPECT_EQ(app.log.back(), "disconnect / slow_consumer");
 }
 
 TEST_F(SocketIoSessionTest, JwtFromAuthPayloadOrHandshake) {
@@ -186,29 +232,29 @@ TEST_F(SocketIoSessionTest, JwtFromAuthPayloadOrHandshake) {
   const std::string bad = auth::jwt_sign_hs256(R"({"sub":"u1"})", "other");
 
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
+  text("40");
   ASSERT_EQ(ws.sent.size(), 1u);
   EXPECT_EQ(ws.sent[0], "44{\"message\":\"unauthorized\",\"data\":{\"reason\":\"missing token\"}}");
 
   open(eio::Version::v4);
-  engine->ws_text(ws, "40{\"token\":\"" + bad + "\"}");
+  text("40{\"token\":\"" + bad + "\"}");
   EXPECT_EQ(ws.sent[0].rfind("44{\"message\":\"unauthorized\"", 0), 0u) << ws.sent[0];
 
   open(eio::Version::v4);
-  engine->ws_text(ws, "40{\"token\":\"" + good + "\"}");
+  text("40{\"token\":\"" + good + "\"}");
   EXPECT_EQ(ws.sent[0].rfind("40{\"sid\"", 0), 0u) << ws.sent[0];
   EXPECT_NE(app.log.back().find("user=u1"), std::string::npos);
 
   open(eio::Version::v4, good);  // from the Authorization header or ?token=
-  engine->ws_text(ws, "40");
+  text("40");
   EXPECT_EQ(ws.sent[0].rfind("40{\"sid\"", 0), 0u) << ws.sent[0];
 }
 
 TEST_F(SocketIoSessionTest, DisconnectOfNamespaceAndClose) {
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
-  engine->ws_text(ws, "40/custom,");
-  engine->ws_text(ws, "41/custom,");
+  text("40");
+  text("40/custom,");
+  text("41/custom,");
   EXPECT_EQ(app.log.back(), "disconnect /custom client namespace disconnect");
   EXPECT_FALSE(engine->closed());
   engine->close(Disconnect::kicked);
@@ -227,18 +273,20 @@ TEST_F(SocketIoSessionTest, AppThatConfirmsLaterHoldsTheConnectAnswer) {
   } later;
   ctx.app = &later;
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
+  text("40");
   ASSERT_NE(later.pending, nullptr);
   EXPECT_FALSE(later.pending->confirmed());
   EXPECT_TRUE(ws.sent.empty()) << "no CONNECT answer before the app confirms";
-  engine->ws_text(ws, "42[\"early\"]");  // a client that guessed: ignored until confirmed
+  text("42[\"early\"]");  // a client that guessed: ignored until confirmed
   EXPECT_EQ(later.log.size(), 1u);
   later.pending->owner().confirm(*later.pending);
+  host.run_deferred();
   ASSERT_EQ(ws.sent.size(), 1u);
   EXPECT_EQ(ws.sent[0], "40{\"sid\":\"" + later.pending->sid() + "\"}");
   later.pending->owner().confirm(*later.pending);
+  host.run_deferred();
   EXPECT_EQ(ws.sent.size(), 1u) << "confirming twice answers once";
-  engine->ws_text(ws, "42[\"late\"]");
+  text("42[\"late\"]");
   ASSERT_EQ(later.log.size(), 2u);
   EXPECT_EQ(later.log[1], "event / late [] att=0");
 }
@@ -249,15 +297,15 @@ TEST_F(SocketIoSessionTest, UnconfirmedSocketCanStillBeDisconnected) {
   } later;
   ctx.app = &later;
   open(eio::Version::v4);
-  engine->ws_text(ws, "40/custom,");
-  engine->ws_text(ws, "41/custom,");
+  text("40/custom,");
+  text("41/custom,");
   EXPECT_EQ(later.log.back(), "disconnect /custom client namespace disconnect");
   EXPECT_TRUE(ws.sent.empty());
 }
 
 TEST_F(SocketIoSessionTest, ASocketHoldsAtMostAThousandRooms) {
   open(eio::Version::v4);
-  engine->ws_text(ws, "40");
+  text("40");
   NamespaceSocket* sock = dynamic_cast<SocketIoSession*>(engine->handler())->find("/");
   ASSERT_NE(sock, nullptr);
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(sock->join("r" + std::to_string(i))) << i;
@@ -271,7 +319,7 @@ TEST_F(SocketIoSessionTest, RoomsFollowTheJwtClaimAndAreLeftOnDisconnect) {
   auth::JwtVerifier verifier("k");
   ctx.jwt = &verifier;
   open(eio::Version::v4, auth::jwt_sign_hs256(R"({"sub":"u","rooms":["doc:1"]})", "k"));
-  engine->ws_text(ws, "40");
+  text("40");
   auto* sio = dynamic_cast<SocketIoSession*>(engine->handler());
   ASSERT_NE(sio, nullptr);
   NamespaceSocket* sock = sio->find("/");
