@@ -170,6 +170,29 @@ describe('hostile clients cost bounded memory and time, never a crash', { skip: 
     }
   });
 
+  it('an EIO3 client that pings without reading is closed as slow_consumer before its pongs outgrow the queue', async () => {
+    // Each pong is 3 bytes on the wire but ~150 in memory: the queue limit counts both.
+    const own = await startServer({ name: 'hostile-eio3-pongs', metricsListen: true });
+    try {
+      const { socket } = await rawWebSocket(own, '/socket.io/?EIO=3&transport=websocket');
+      socket.pause();
+      const ping = clientFrame(0x1, '2');
+      for (let i = 0; i < 20; i++) socket.write(Buffer.concat(Array.from({ length: 10000 }, () => ping)));
+      const t0 = Date.now();
+      let closes = 0;
+      while (Date.now() - t0 < 10000) {
+        const text = (await httpGet(`${own.metricsUrl}/metrics`)).body;
+        closes = Number(/^wsgw_closes_total\{reason="slow_consumer"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+        if (closes > 0) break;
+        await sleep(100);
+      }
+      socket.destroy();
+      assert.equal(closes, 1, '200,000 unread pongs did not overflow a 1 MiB queue');
+    } finally {
+      await own.stop();
+    }
+  });
+
   it('repeated upgrade probes: one "3probe", then the probe is closed; the polling session lives on', async () => {
     const res = await httpGet(`${server.url}/socket.io/?EIO=4&transport=polling`);
     assert.equal(res.status, 200);
