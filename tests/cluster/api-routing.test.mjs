@@ -180,13 +180,18 @@ describe('ws-api gRPC API against two gateway nodes, real Kafka and Redis', () =
     it('--downstream-backlog: a node whose workers are behind stops reading Kafka, then delivers everything', async () => {
       // Records of 100 KB against a 64 KiB budget: after each one the node waits for its
       // workers before it reads the next, so it never queues 2 MB in front of them.
-      const gwC = await startGateway(env, { name: 'routing-gw-backlog', jwtSecret: SECRET, extraArgs: ['--downstream-backlog', '64KiB'] });
+      // The client's queue holds all 2 MB: a client slowed down by a busy machine must not be
+      // closed as a slow consumer, which is not what this test is about.
+      const gwC = await startGateway(env, {
+        name: 'routing-gw-backlog', jwtSecret: SECRET,
+        extraArgs: ['--downstream-backlog', '64KiB', '--max-queue-bytes', '4MiB'],
+      });
       try {
         const c = await client(gwC, 'backlog-user');
         const big = 'x'.repeat(100 * 1000);
         await Promise.all(Array.from({ length: 20 }, (_, i) =>
           api.Emit({ sid: c.id, event: 'big', args_json: JSON.stringify([i, big]) })));
-        await until('20 big emits delivered', () => received(c, 'big').length === 20, 20000, 20);
+        await until('20 big emits delivered', () => received(c, 'big').length === 20, 30000, 20);
         assert.deepEqual(received(c, 'big').map(([, i]) => i).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i));
         assert.ok(received(c, 'big').every(([, , text]) => text === big), 'payloads intact');
         assert.ok(await metricSum(gwC.metricsUrl, 'wsgw_downstream_pauses_total') >= 1, 'the node never paused');
